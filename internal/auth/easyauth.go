@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// Header names set by Functions/App Service built-in authentication. The
+// platform strips them from incoming requests and sets them itself, which
+// is why they are trusted only in easyauth mode and nowhere else.
+const (
+	HeaderPrincipal   = "X-Ms-Client-Principal"
+	HeaderPrincipalID = "X-Ms-Client-Principal-Id"
+	maxPrincipalBytes = 32 << 10
+)
+
+// Claim types appear in short form or as long URIs; both are accepted.
+var claimAliases = map[string]string{
+	"http://schemas.microsoft.com/identity/claims/tenantid":         "tid",
+	"http://schemas.microsoft.com/identity/claims/objectidentifier": "oid",
+	"http://schemas.microsoft.com/identity/claims/scope":            "scp",
+	"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":  "roles",
+	"http://schemas.microsoft.com/ws/2008/06/identity/claims/roles": "roles",
+	"role": "roles",
+}
+
+// EasyAuth reads the platform principal.
+type EasyAuth struct{}
+
+type principal struct {
+	AuthType string `json:"auth_typ"`
+	NameType string `json:"name_typ"`
+	RoleType string `json:"role_typ"`
+	Claims   []struct {
+		Type  string `json:"typ"`
+		Value string `json:"val"`
+	} `json:"claims"`
+}
+
+// Authenticate decodes X-MS-CLIENT-PRINCIPAL into an identity.
+func (EasyAuth) Authenticate(r *http.Request) (*Identity, error) {
+	values := r.Header.Values(HeaderPrincipal)
+	if len(values) == 0 {
+		return nil, ErrNoCredentials
+	}
+	id, err := ParsePrincipal(values)
+	if err != nil {
+		return nil, err
+	}
+	// The platform sets the id header from the same principal; a mismatch
+	// means the request did not come through the platform as expected.
+	if pid := r.Header.Get(HeaderPrincipalID); pid != "" && !strings.EqualFold(pid, id.ObjectID) {
+		return nil, &RejectError{Reason: "principal headers disagree"}
+	}
+	if tok, ok := bearer(r); ok {
+		id = id.WithBearerToken(tok)
+	}
+	return id, nil
+}
+
+// ParsePrincipal decodes the values of the X-MS-CLIENT-PRINCIPAL header.
+// Exactly one value is accepted.
+func ParsePrincipal(values []string) (*Identity, error) {
+	if len(values) != 1 {
+		return nil, &RejectError{Reason: "expected exactly one principal header"}
+	}
+	v := strings.TrimSpace(values[0])
+	if len(v) > maxPrincipalBytes {
+		return nil, &RejectError{Reason: "principal header too large"}
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		if raw, err = base64.RawStdEncoding.DecodeString(v); err != nil {
+			return nil, &RejectError{Reason: "principal header is not base64"}
+		}
+	}
+	var p principal
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, &RejectError{Reason: "principal header is not a principal"}
+	}
+	id := &Identity{Method: MethodEasyAuth}
+	roleType := canonical(p.RoleType)
+	nameType := canonical(p.NameType)
+	var hasScope bool
+	for _, c := range p.Claims {
+		typ := canonical(c.Type)
+		switch {
+		case typ == "tid":
+			id.TenantID = c.Value
+		case typ == "oid":
+			id.ObjectID = c.Value
+		case typ == "scp":
+			hasScope = true
+			id.Scopes = append(id.Scopes, strings.Fields(c.Value)...)
+		case typ == "roles" || roleType != "" && typ == roleType:
+			id.Roles = appendUnique(id.Roles, c.Value)
+		case typ == "azp" || typ == "appid":
+			if id.ClientID == "" || typ == "azp" {
+				id.ClientID = c.Value
+			}
+		case typ == "name" || typ == "preferred_username" || nameType != "" && typ == nameType:
+			if id.Name == "" {
+				id.Name = c.Value
+			}
+		case typ == "idtyp" && c.Value == "app":
+			id.AppOnly = true
+		}
+	}
+	if !hasScope {
+		id.AppOnly = true
+	}
+	if id.TenantID == "" || id.ObjectID == "" {
+		return nil, &RejectError{Reason: "principal has no tenant or object id"}
+	}
+	return id, nil
+}
+
+func canonical(t string) string {
+	if a, ok := claimAliases[t]; ok {
+		return a
+	}
+	return t
+}
+
+func appendUnique(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// bearer returns the token of a single "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Values("Authorization")
+	if len(h) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}

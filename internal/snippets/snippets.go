@@ -1,0 +1,85 @@
+// Package snippets keeps text snippets in Blob Storage: one blob per
+// snippet, under the owner's space, with ETag concurrency so that no
+// update is ever lost silently.
+package snippets
+
+import (
+	"errors"
+	"time"
+)
+
+// Space is an ownership space: the private space of one caller, or the
+// shared space of a tenant. It is derived from the caller's identity,
+// never from tool arguments.
+type Space struct {
+	Tenant string
+	Owner  string // object id; empty for the tenant's shared space
+}
+
+// Private returns the private space of one caller.
+func Private(tenant, owner string) Space { return Space{Tenant: tenant, Owner: owner} }
+
+// Shared returns the tenant-wide shared space.
+func Shared(tenant string) Space { return Space{Tenant: tenant} }
+
+// IsShared reports whether the space is a tenant's shared space.
+func (s Space) IsShared() bool { return s.Owner == "" }
+
+// prefix is the blob-name prefix of the space. Tenant and owner ids come
+// from validated tokens but are still escaped so that no id can reach
+// into another space.
+func (s Space) prefix() string {
+	owner := "_shared"
+	if !s.IsShared() {
+		owner = "u-" + escape(s.Owner)
+	}
+	return "t-" + escape(s.Tenant) + "/" + owner + "/"
+}
+
+// Snippet is a stored snippet's metadata, and its content when read.
+type Snippet struct {
+	Name      string    `json:"name"`
+	Shared    bool      `json:"shared"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+	ETag      string    `json:"etag"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+	UpdatedBy string    `json:"updatedBy,omitempty"`
+	Content   string    `json:"-"`
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Items      []Snippet
+	NextCursor string // "" when there are no more
+}
+
+// SaveOptions control a save.
+type SaveOptions struct {
+	IfMatch     string // only overwrite this version (ETag)
+	IfNoneMatch bool   // only create; fail if the snippet exists
+	Author      string // object id recorded as creator/updater
+}
+
+// Errors a caller can act on. Wrap with context; test with errors.Is/As.
+var (
+	ErrNotFound = errors.New("snippet not found")
+	// ErrConflict: the snippet changed (or appeared) between read and write.
+	ErrConflict = errors.New("snippet was changed by someone else")
+	// ErrUnavailable: storage could not be reached or failed; retry later.
+	ErrUnavailable = errors.New("snippet storage is unavailable")
+)
+
+// InvalidError is a client mistake; Msg says what is allowed.
+type InvalidError struct{ Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// TooLargeError reports content over the size limit.
+type TooLargeError struct{ Size, Max int64 }
+
+func (e *TooLargeError) Error() string {
+	return "snippet is too large: " + itoa(e.Size) + " bytes, the limit is " + itoa(e.Max) + " bytes"
+}

@@ -1,0 +1,248 @@
+package snippets
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/snippets-mcp/server/internal/storage"
+)
+
+// Container is the Blob container that holds snippets.
+const Container = "snippets"
+
+// Metadata keys on each blob (Blob metadata names must be C# identifiers).
+const (
+	metaCreated   = "created"
+	metaSHA256    = "sha256"
+	metaCreatedBy = "createdby"
+	metaUpdatedBy = "updatedby"
+)
+
+// Store keeps snippets in one Blob container.
+type Store struct {
+	c       *container.Client
+	maxSize int64
+}
+
+// NewStore returns a store on the snippets container of client. maxSize
+// bounds a snippet's content in bytes.
+func NewStore(client *azblob.Client, maxSize int64) *Store {
+	return &Store{c: client.ServiceClient().NewContainerClient(Container), maxSize: maxSize}
+}
+
+// MaxSize is the content limit in bytes.
+func (s *Store) MaxSize() int64 { return s.maxSize }
+
+// Save writes a snippet in one Put Blob request, so a reader sees the old
+// content or the new, never a part. Without IfMatch it still writes
+// conditionally on the version it read first: a concurrent writer makes
+// one of the two saves fail with ErrConflict instead of vanishing.
+func (s *Store) Save(ctx context.Context, sp Space, name, content string, o SaveOptions) (Snippet, error) {
+	if err := ValidateName(name); err != nil {
+		return Snippet{}, err
+	}
+	if n := int64(len(content)); n > s.maxSize {
+		return Snippet{}, &TooLargeError{Size: n, Max: s.maxSize}
+	}
+	if !utf8.ValidString(content) {
+		return Snippet{}, &InvalidError{Msg: "snippet content is not valid UTF-8 text"}
+	}
+	bc := s.c.NewBlockBlobClient(sp.prefix() + name)
+	now := time.Now().UTC()
+	created, createdBy := now, o.Author
+	cond := &blob.ModifiedAccessConditions{}
+	switch {
+	case o.IfNoneMatch:
+		cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
+	default:
+		props, err := bc.GetProperties(ctx, nil)
+		switch {
+		case err == nil:
+			if o.IfMatch != "" && string(*props.ETag) != o.IfMatch {
+				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
+			}
+			cond.IfMatch = props.ETag
+			if t, perr := time.Parse(time.RFC3339Nano, deref(props.Metadata, metaCreated)); perr == nil {
+				created = t
+			}
+			createdBy = deref(props.Metadata, metaCreatedBy)
+		case storage.IsNotFound(err):
+			if o.IfMatch != "" {
+				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
+			}
+			cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
+		default:
+			return Snippet{}, s.wrap("save", name, err)
+		}
+	}
+	sum := sha256.Sum256([]byte(content))
+	digest := hex.EncodeToString(sum[:])
+	resp, err := bc.Upload(ctx, nopCloser{bytes.NewReader([]byte(content))}, &blockblob.UploadOptions{
+		Metadata: map[string]*string{
+			metaCreated:   to.Ptr(created.Format(time.RFC3339Nano)),
+			metaSHA256:    to.Ptr(digest),
+			metaCreatedBy: to.Ptr(createdBy),
+			metaUpdatedBy: to.Ptr(o.Author),
+		},
+		HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain; charset=utf-8")},
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: cond},
+	})
+	if err != nil {
+		return Snippet{}, s.wrap("save", name, err)
+	}
+	updated := now
+	if resp.LastModified != nil {
+		updated = resp.LastModified.UTC()
+	}
+	return Snippet{
+		Name: name, Shared: sp.IsShared(), Size: int64(len(content)), SHA256: digest,
+		ETag: string(*resp.ETag), Created: created, Updated: updated,
+		CreatedBy: createdBy, UpdatedBy: o.Author,
+	}, nil
+}
+
+// Get reads a snippet and checks its digest.
+func (s *Store) Get(ctx context.Context, sp Space, name string) (Snippet, error) {
+	if err := ValidateName(name); err != nil {
+		return Snippet{}, err
+	}
+	resp, err := s.c.NewBlockBlobClient(sp.prefix()+name).DownloadStream(ctx, nil)
+	if err != nil {
+		return Snippet{}, s.wrap("get", name, err)
+	}
+	defer resp.Body.Close()
+	// Read at most one byte past the limit: a blob put there by other means
+	// must not make the server buffer an unbounded body.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, s.maxSize+1))
+	if err != nil {
+		return Snippet{}, s.wrap("get", name, err)
+	}
+	if int64(len(data)) > s.maxSize {
+		return Snippet{}, fmt.Errorf("get snippet %q: %w", name, &TooLargeError{Size: *resp.ContentLength, Max: s.maxSize})
+	}
+	sn := fromProps(name, sp, resp.ETag, resp.LastModified, resp.Metadata)
+	sn.Size = int64(len(data))
+	sn.Content = string(data)
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); sn.SHA256 == "" {
+		sn.SHA256 = got
+	} else if got != sn.SHA256 {
+		return Snippet{}, fmt.Errorf("get snippet %q: stored digest does not match content: %w", name, ErrUnavailable)
+	}
+	return sn, nil
+}
+
+// List returns one page of the space's snippets whose names start with
+// prefix. cursor is the NextCursor of the previous page.
+func (s *Store) List(ctx context.Context, sp Space, prefix, cursor string, limit int32) (Page, error) {
+	if err := ValidatePrefix(prefix); err != nil {
+		return Page{}, err
+	}
+	opts := &container.ListBlobsFlatOptions{
+		Prefix:     to.Ptr(sp.prefix() + prefix),
+		MaxResults: to.Ptr(limit),
+		Include:    container.ListBlobsInclude{Metadata: true},
+	}
+	if cursor != "" {
+		opts.Marker = to.Ptr(cursor)
+	}
+	resp, err := s.c.NewListBlobsFlatPager(opts).NextPage(ctx)
+	if err != nil {
+		if storage.IsUnavailable(err) {
+			return Page{}, s.wrap("list", prefix, err)
+		}
+		// A marker the store rejects is the client's cursor, not an outage.
+		return Page{}, &InvalidError{Msg: "cursor is not valid here: pass the nextCursor of the previous page unchanged, or none to start over"}
+	}
+	var p Page
+	for _, b := range resp.Segment.BlobItems {
+		if b.Name == nil || b.Properties == nil {
+			continue
+		}
+		sn := fromProps(strings.TrimPrefix(*b.Name, sp.prefix()), sp, b.Properties.ETag, b.Properties.LastModified, b.Metadata)
+		if b.Properties.ContentLength != nil {
+			sn.Size = *b.Properties.ContentLength
+		}
+		p.Items = append(p.Items, sn)
+	}
+	if resp.NextMarker != nil {
+		p.NextCursor = *resp.NextMarker
+	}
+	return p, nil
+}
+
+// Delete removes a snippet. A non-empty ifMatch deletes only that version.
+func (s *Store) Delete(ctx context.Context, sp Space, name, ifMatch string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	var o *blob.DeleteOptions
+	if ifMatch != "" {
+		et := azcore.ETag(ifMatch)
+		o = &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{
+			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &et}}}
+	}
+	if _, err := s.c.NewBlockBlobClient(sp.prefix()+name).Delete(ctx, o); err != nil {
+		return s.wrap("delete", name, err)
+	}
+	return nil
+}
+
+// wrap maps a storage error to the package's errors, with context.
+func (s *Store) wrap(op, name string, err error) error {
+	switch {
+	case storage.IsNotFound(err):
+		return fmt.Errorf("%s snippet %q: %w", op, name, ErrNotFound)
+	case storage.IsConditionFailed(err):
+		return fmt.Errorf("%s snippet %q: %w", op, name, ErrConflict)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s snippet %q: %w", op, name, err)
+	default:
+		return fmt.Errorf("%s snippet %q: %w: %w", op, name, ErrUnavailable, err)
+	}
+}
+
+func fromProps(name string, sp Space, etag *azcore.ETag, modified *time.Time, meta map[string]*string) Snippet {
+	sn := Snippet{Name: name, Shared: sp.IsShared(), SHA256: deref(meta, metaSHA256),
+		CreatedBy: deref(meta, metaCreatedBy), UpdatedBy: deref(meta, metaUpdatedBy)}
+	if etag != nil {
+		sn.ETag = string(*etag)
+	}
+	if modified != nil {
+		sn.Updated = modified.UTC()
+	}
+	sn.Created = sn.Updated
+	if t, err := time.Parse(time.RFC3339Nano, deref(meta, metaCreated)); err == nil {
+		sn.Created = t
+	}
+	return sn
+}
+
+// deref reads a metadata value; the service may return keys in any case.
+func deref(meta map[string]*string, key string) string {
+	for k, v := range meta {
+		if strings.EqualFold(k, key) && v != nil {
+			return *v
+		}
+	}
+	return ""
+}
+
+type nopCloser struct{ io.ReadSeeker }
+
+func (nopCloser) Close() error { return nil }

@@ -1,0 +1,124 @@
+// Package storage connects to Blob Storage in the forms Azure Functions
+// users know, and classifies its errors so callers can tell a client
+// mistake from a retryable outage.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
+	"github.com/snippets-mcp/server/internal/config"
+)
+
+// Azurite's well-known development account. The key is published in
+// Azurite's documentation; it opens nothing but a local emulator.
+const azuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+
+// Connect returns a Blob client for the configured connection. Retries are
+// kept short: a tool call must fail fast with a retryable error rather than
+// sit in backoff while the host's proxy timeout runs.
+func Connect(s config.Storage) (*azblob.Client, error) {
+	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Retry: policy.RetryOptions{
+			MaxRetries:    2,
+			TryTimeout:    10 * time.Second,
+			RetryDelay:    200 * time.Millisecond,
+			MaxRetryDelay: 2 * time.Second,
+		},
+	}}
+	if cs := s.ConnectionString; cs != "" {
+		if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(cs, ";")), "UseDevelopmentStorage=true") {
+			cs = azuriteConnectionString
+		}
+		c, err := azblob.NewClientFromConnectionString(cs, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a usable storage connection string: %w", s.Setting, err)
+		}
+		return c, nil
+	}
+	var cred azcore.TokenCredential
+	var err error
+	if s.Credential == "managedidentity" {
+		mi := &azidentity.ManagedIdentityCredentialOptions{}
+		if s.ClientID != "" {
+			mi.ID = azidentity.ClientID(s.ClientID)
+		}
+		cred, err = azidentity.NewManagedIdentityCredential(mi)
+	} else {
+		cred, err = azidentity.NewDefaultAzureCredential(nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: create credential: %w", s.Setting, err)
+	}
+	c, err := azblob.NewClient(s.ServiceURI, cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: connect to %s: %w", s.Setting, s.ServiceURI, err)
+	}
+	return c, nil
+}
+
+// EnsureContainer creates the container if it does not exist yet.
+func EnsureContainer(ctx context.Context, c *azblob.Client, name string) error {
+	_, err := c.CreateContainer(ctx, name, nil)
+	if err == nil || bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return nil
+	}
+	return fmt.Errorf("create container %q: %w", name, err)
+}
+
+// ErrUnavailable marks a failure the caller may retry: the store could not
+// be reached, timed out, throttled or failed on its side.
+var ErrUnavailable = errors.New("storage unavailable")
+
+// IsNotFound reports a missing blob or container.
+func IsNotFound(err error) bool {
+	return bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound)
+}
+
+// IsConditionFailed reports an ETag precondition that did not hold.
+func IsConditionFailed(err error) bool {
+	return bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists) ||
+		statusOf(err) == http.StatusPreconditionFailed || statusOf(err) == http.StatusConflict
+}
+
+// IsUnavailable reports a transport failure, a timeout, throttling or a
+// server-side error: conditions a later retry may clear.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
+	st := statusOf(err)
+	return st == 0 && !errors.Is(err, context.Canceled) || st == http.StatusTooManyRequests || st >= 500
+}
+
+func statusOf(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
