@@ -1,4 +1,87 @@
-// Command snippets-mcp is the Azure Functions custom handler that serves MCP.
+// Command snippets-mcp is the Azure Functions custom handler that serves
+// the snippets MCP server over stateless Streamable HTTP. It listens on
+// FUNCTIONS_CUSTOMHANDLER_PORT as the Functions host expects, and runs the
+// same way standalone (make run).
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/snippets-mcp/server/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		// One line, naming the variable for configuration mistakes.
+		fmt.Fprintln(os.Stderr, "snippets-mcp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	app, err := build(ctx, cfg, log, os.Stdout)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (FUNCTIONS_CUSTOMHANDLER_PORT): %w", cfg.ListenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A body must arrive in time: slow-body clients cannot hold a worker.
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   cfg.ToolTimeout + 15*time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp",
+		"auth_mode", cfg.AuthMode, "server_id", cfg.ServerID, "version", version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if cerr := app.close(sctx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// shutdownTimeout bounds a graceful stop; the platform sends SIGKILL
+// some time after SIGTERM, and audit events must be flushed before that.
+const shutdownTimeout = 20 * time.Second

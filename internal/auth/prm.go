@@ -32,7 +32,7 @@ func (m *Metadata) resource(r *http.Request) (resource, base string) {
 		return res, res
 	}
 	scheme := "https"
-	if r.TLS == nil && isLoopbackHost(r.Host) {
+	if r.TLS == nil && loopbackRequestHost(r.Host) {
 		scheme = "http"
 	}
 	base = scheme + "://" + r.Host
@@ -101,7 +101,7 @@ func quoteSafe(s string) string {
 	}, s)
 }
 
-func isLoopbackHost(hostport string) bool {
+func loopbackRequestHost(hostport string) bool {
 	h := hostport
 	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
 		h = h[:i]

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 )
@@ -69,13 +70,16 @@ func LimitBody(max int64, next http.Handler) http.Handler {
 // CheckOrigin refuses browser requests from origins not in allowed (403).
 // Requests without an Origin header (non-browser clients) pass. This is
 // the DNS-rebinding and cross-site defence that mcp-go does not apply.
-func CheckOrigin(allowed []string, next http.Handler) http.Handler {
+// allowLoopback also admits http(s)://localhost, 127.0.0.1 and [::1] on
+// any port: right for a server on a developer's machine, never set it
+// behind the platform.
+func CheckOrigin(allowed []string, allowLoopback bool, next http.Handler) http.Handler {
 	set := make(map[string]bool, len(allowed))
 	for _, o := range allowed {
 		set[strings.ToLower(o)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && !set[strings.ToLower(o)] {
+		if o := r.Header.Get("Origin"); o != "" && !set[strings.ToLower(o)] && !(allowLoopback && loopbackOrigin(o)) {
 			http.Error(w, "Forbidden: origin not allowed", http.StatusForbidden)
 			return
 		}
@@ -103,6 +107,14 @@ func CheckHost(allowed []string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func loopbackOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
+		return false
+	}
+	return isLoopback(strings.Trim(strings.ToLower(u.Hostname()), "[]"))
 }
 
 func isLoopback(host string) bool {

@@ -1,0 +1,49 @@
+# Two commands matter: `make run` (the server on :7071 with Azurite) and
+# `make test` (everything CI runs). Both install what they need.
+
+SHELL := /bin/bash
+BIN := snippets-mcp
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: run test build tools vet unit e2e fuzz bench soak stage clean
+
+## run: start Azurite and the handler on 127.0.0.1:7071 in dev auth mode (AUTH=jwt for tokens)
+run: tools build
+	@AUTH=$(AUTH) ./scripts/run-local.sh
+
+## test: vet, unit and end-to-end tests (race detector on), short fuzz runs
+test: tools vet
+	$(GO) test -race -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./handler
+
+## tools: install the pinned npm tools (Azurite, MCP Inspector, conformance suite, Node 22)
+tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+
+## fuzz: short runs of every fuzz target (FUZZTIME=5m for a longer run)
+FUZZTIME ?= 8s
+fuzz:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+## stage: the deployable folder for azd: a static linux/amd64 binary and host.json
+stage:
+	rm -rf dist && mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$(BIN) ./handler
+	chmod 0755 dist/$(BIN)
+	cp host.json dist/
+
+clean:
+	rm -rf $(BIN) dist .azurite

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/config"
+	"github.com/snippets-mcp/server/internal/httpx"
+	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
+	"github.com/snippets-mcp/server/tools"
+)
+
+// app is the wired server: its HTTP handler and what must be closed.
+type app struct {
+	handler http.Handler
+	close   func(context.Context) error
+}
+
+// build wires configuration into the HTTP handler: hardening, then
+// authentication, then the MCP server.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, auditOut io.Writer) (*app, error) {
+	blob, err := storage.Connect(cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	go ensureContainers(ctx, log, blob, snippets.Container)
+
+	authn, meta, err := authenticator(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := tools.New(tools.Deps{
+		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
+		Log:         log,
+		ServerID:    cfg.ServerID,
+		AuthMode:    cfg.AuthMode,
+		ToolTimeout: cfg.ToolTimeout,
+		PolicyFile:  cfg.ToolPolicyFile,
+		Version:     version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mcpHTTP := server.NewStreamableHTTPServer(ts.MCP(),
+		server.WithStateLess(true),
+		server.WithDisableStreaming(true),
+		server.WithHTTPContextFunc(tools.ContextFunc),
+		// Host is checked below for every deployment shape, not only loopback.
+		server.WithDisableLocalhostProtection(true),
+		server.WithStreamableHTTPLogger(log),
+	)
+
+	var mcpH http.Handler = auth.Require(authn, meta, mcpHTTP)
+	mcpH = httpx.LimitBody(cfg.MaxBodyBytes, mcpH)
+	mcpH = httpx.PostOnly(mcpH)
+
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcpH)
+	mux.HandleFunc("/{$}", health)
+	mux.HandleFunc("/healthz", health)
+	if cfg.AuthMode == config.AuthJWT {
+		mux.Handle(auth.PRMPath, meta)
+		mux.Handle(auth.PRMPath+"/mcp", meta)
+	}
+	var h http.Handler = mux
+	h = httpx.CheckOrigin(cfg.AllowedOrigins, cfg.AuthMode == config.AuthDev, h)
+	h = httpx.CheckHost(cfg.AllowedHosts, h)
+	h = httpx.Recover(log, h)
+	return &app{handler: h, close: func(context.Context) error { return nil }}, nil
+}
+
+// authenticator picks the identity source for the configured mode.
+func authenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator, *auth.Metadata, error) {
+	meta := &auth.Metadata{ResourceURL: cfg.ResourceURL, Scopes: cfg.Scopes}
+	switch cfg.AuthMode {
+	case config.AuthDev:
+		return auth.NewDev(), meta, nil
+	case config.AuthEasyAuth:
+		return auth.EasyAuth{}, meta, nil
+	case config.AuthJWT:
+		meta.AuthorizationServers = []string{cfg.JWT.Issuer}
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		j, err := auth.NewJWT(sctx, auth.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants})
+		if err != nil {
+			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
+		}
+		return j, meta, nil
+	}
+	return nil, nil, fmt.Errorf("MCP_AUTH_MODE: %q is not a mode", cfg.AuthMode)
+}
+
+// ensureContainers creates the containers, retrying in the background so
+// that the server starts (the host allows 60 s) even while storage is down.
+func ensureContainers(ctx context.Context, log *slog.Logger, blob *azblob.Client, names ...string) {
+	delay := time.Second
+	for _, name := range names {
+		for {
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := storage.EnsureContainer(cctx, blob, name)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			log.Warn("storage not ready; will retry", "container", name, "err", err, "retry_in", delay.String())
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(delay*2, 30*time.Second)
+		}
+	}
+}
+
+func health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}

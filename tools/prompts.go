@@ -1,0 +1,61 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/snippets"
+)
+
+func (s *Server) addPrompts(m *server.MCPServer) {
+	m.AddPrompt(mcp.NewPrompt("review_snippet",
+		mcp.WithPromptTitle("Review a snippet"),
+		mcp.WithPromptDescription("Ask the model to review one of your snippets: correctness, clarity, risks."),
+		mcp.WithArgument("snippetname", mcp.RequiredArgument(), mcp.ArgumentDescription("Name of the snippet to review.")),
+		mcp.WithArgument("focus", mcp.ArgumentDescription("Optional: what to focus on, e.g. security.")),
+	), s.reviewPrompt)
+}
+
+// promptFilter hides prompts from callers who may not read snippets.
+func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
+	if s.policy.Allows(auth.FromContext(ctx), "get_snippet") {
+		return prompts
+	}
+	return nil
+}
+
+func (s *Server) reviewPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	id := auth.FromContext(ctx)
+	if !s.policy.Allows(id, "get_snippet") {
+		return nil, errors.New("not permitted to read snippets")
+	}
+	name := req.Params.Arguments["snippetname"]
+	sn, err := s.Snippets.Get(ctx, snippets.Private(id.TenantID, id.ObjectID), name)
+	if err != nil {
+		var invalid *snippets.InvalidError
+		switch {
+		case errors.As(err, &invalid):
+			return nil, errors.New(invalid.Msg)
+		case errors.Is(err, snippets.ErrNotFound):
+			return nil, fmt.Errorf("snippet %q does not exist in your space", name)
+		default:
+			s.log.Warn("storage failed", "op", "prompt", "err", err)
+			return nil, errors.New("snippet storage is unavailable right now (retryable)")
+		}
+	}
+	ask := "Review the snippet below for correctness, clarity and risks. Suggest concrete improvements."
+	if f := req.Params.Arguments["focus"]; f != "" {
+		ask += " Focus on: " + f + "."
+	}
+	return mcp.NewGetPromptResult("Review of snippet "+name, []mcp.PromptMessage{
+		mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(ask)),
+		mcp.NewPromptMessage(mcp.RoleUser, mcp.NewEmbeddedResource(mcp.TextResourceContents{
+			URI: "snippet://" + name, MIMEType: "text/plain", Text: sn.Content,
+		})),
+	}), nil
+}

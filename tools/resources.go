@@ -1,0 +1,93 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/snippets"
+)
+
+// Resource URIs: the caller's private snippets, and the tenant's shared ones.
+const (
+	privateTemplate = "snippet://{snippetname}"
+	sharedTemplate  = "snippet://shared/{snippetname}"
+	guideURI        = "snippets://guide"
+)
+
+// Resources follow the read rule of get_snippet: whoever may not call it
+// may not read snippets as resources either.
+func (s *Server) addResources(m *server.MCPServer) {
+	m.AddResourceTemplate(mcp.NewResourceTemplate(privateTemplate, "snippet",
+		mcp.WithTemplateTitle("Private snippet"),
+		mcp.WithTemplateDescription("A snippet in your private space."),
+		mcp.WithTemplateMIMEType("text/plain")), s.readSnippet(false))
+	m.AddResourceTemplate(mcp.NewResourceTemplate(sharedTemplate, "shared-snippet",
+		mcp.WithTemplateTitle("Shared snippet"),
+		mcp.WithTemplateDescription("A snippet in your tenant's shared space."),
+		mcp.WithTemplateMIMEType("text/plain")), s.readSnippet(true))
+	m.AddResource(mcp.NewResource(guideURI, "guide",
+		mcp.WithResourceTitle("How to use this server"),
+		mcp.WithResourceDescription("Snippet names, spaces, concurrency and approvals, in one page."),
+		mcp.WithMIMEType("text/markdown")), s.readGuide)
+}
+
+func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		id := auth.FromContext(ctx)
+		if !s.policy.Allows(id, "get_snippet") {
+			return nil, errors.New("not permitted to read snippets")
+		}
+		name := templateArg(req.Params.Arguments, "snippetname")
+		sp := snippets.Private(id.TenantID, id.ObjectID)
+		if shared {
+			sp = snippets.Shared(id.TenantID)
+		}
+		sn, err := s.Snippets.Get(ctx, sp, name)
+		if err != nil {
+			var invalid *snippets.InvalidError
+			switch {
+			case errors.As(err, &invalid):
+				return nil, errors.New(invalid.Msg)
+			case errors.Is(err, snippets.ErrNotFound):
+				return nil, fmt.Errorf("snippet %q not found: %w", name, server.ErrResourceNotFound)
+			default:
+				s.log.Warn("storage failed", "op", "resource", "err", err)
+				return nil, errors.New("snippet storage is unavailable right now (retryable)")
+			}
+		}
+		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "text/plain", Text: sn.Content}}, nil
+	}
+}
+
+// templateArg reads a URI template variable; mcp-go passes them as []string.
+func templateArg(args map[string]any, key string) string {
+	switch v := args[key].(type) {
+	case string:
+		return v
+	case []string:
+		if len(v) == 1 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func (s *Server) readGuide(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: guideURI, MIMEType: "text/markdown", Text: guide}}, nil
+}
+
+const guide = `# Snippets server
+
+- Names: ` + snippets.NameRule + `.
+- Your snippets live in your private space; nobody else can read or change them.
+  Pass shared=true to use your tenant's shared space (writing there needs Snippets.Write).
+- Read a snippet as a resource: snippet://NAME, or snippet://shared/NAME.
+- Updates are checked: save_snippet with the etag you read updates only that version.
+- delete_snippet needs an approval by another person holding Snippets.Approve:
+  the first call returns a request id; after approval, call again with approval_id.
+`

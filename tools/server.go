@@ -1,0 +1,153 @@
+// Package tools is the MCP surface of the server: each tool's definition,
+// annotations, class and handler, the resources and prompts, and the
+// per-call authorization and audit that wrap them.
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/snippets"
+)
+
+// SnippetStore is what the tools need of the snippet store.
+type SnippetStore interface {
+	Save(ctx context.Context, sp snippets.Space, name, content string, o snippets.SaveOptions) (snippets.Snippet, error)
+	Get(ctx context.Context, sp snippets.Space, name string) (snippets.Snippet, error)
+	List(ctx context.Context, sp snippets.Space, prefix, cursor string, limit int32) (snippets.Page, error)
+	Delete(ctx context.Context, sp snippets.Space, name, ifMatch string) error
+	MaxSize() int64
+}
+
+// Deps are the server's collaborators, wired by the handler.
+type Deps struct {
+	Snippets    SnippetStore
+	Auditor     Auditor
+	Log         *slog.Logger
+	ServerID    string
+	AuthMode    string        // recorded as authorization_mode
+	ToolTimeout time.Duration // bound on one tool call
+	PolicyFile  string        // MCP_TOOL_POLICY, "" for defaults
+	Version     string
+}
+
+// Server holds the tools and their collaborators.
+type Server struct {
+	Deps
+	log    *slog.Logger
+	policy *auth.Policy
+	specs  map[string]spec
+}
+
+// spec is one tool: what clients see, its class, and its handler.
+type spec struct {
+	tool    mcp.Tool
+	class   auth.Class
+	handler server.ToolHandlerFunc
+}
+
+// New builds the tools and their policy. It fails on an invalid policy file.
+func New(d Deps) (*Server, error) {
+	s := &Server{Deps: d, log: d.Log, specs: map[string]spec{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.ToolTimeout <= 0 {
+		s.ToolTimeout = 30 * time.Second
+	}
+	for _, sp := range s.snippetTools() {
+		s.specs[sp.tool.Name] = sp
+	}
+	classes := make(map[string]auth.Class, len(s.specs))
+	for name, sp := range s.specs {
+		classes[name] = sp.class
+	}
+	p, err := auth.NewPolicy(classes, d.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	s.policy = p
+	return s, nil
+}
+
+// Policy returns the per-tool policy in force.
+func (s *Server) Policy() *auth.Policy { return s.policy }
+
+// MCP returns a new mcp-go server with every tool, resource and prompt.
+func (s *Server) MCP() *server.MCPServer {
+	hooks := &server.Hooks{}
+	hooks.AddAfterCallTool(s.afterCall)
+	hooks.AddOnError(s.onError)
+	m := server.NewMCPServer("snippets-mcp", s.Version,
+		server.WithTitle("Snippets"),
+		server.WithInstructions("Stores and retrieves text snippets for the signed-in caller. "+
+			"Each caller has a private space; pass shared=true to use the tenant's shared space. "+
+			"Deleting needs an approval from another person; the delete tool explains how."),
+		server.WithToolCapabilities(false),
+		server.WithResourceCapabilities(false, false),
+		server.WithPromptCapabilities(false),
+		server.WithToolFilter(s.filter),
+		server.WithPromptFilter(s.promptFilter),
+		server.WithInputSchemaValidation(),
+		server.WithOutputSchemaValidation(),
+		server.WithStrictInputSchemaDefault(),
+		server.WithToolHandlerMiddleware(s.bound),
+		server.WithRecovery(),
+		server.WithResourceRecovery(),
+		server.WithHooks(hooks),
+	)
+	for _, sp := range s.specs {
+		m.AddTool(sp.tool, sp.handler)
+	}
+	s.addResources(m)
+	s.addPrompts(m)
+	return m
+}
+
+// filter shows a caller only the tools the policy lets it call. mcp-go
+// applies it to tools/call too, so a hidden tool cannot be called: the
+// caller gets the same "not found" as for a tool that does not exist,
+// which reveals nothing about tools it may not use.
+func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+	id := auth.FromContext(ctx)
+	out := tools[:0:0]
+	for _, t := range tools {
+		if s.policy.Allows(id, t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// bound gives every tool call a deadline well inside the host's 240 s
+// proxy timeout, so a slow dependency yields an error, never a hang.
+func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.ToolTimeout)
+		defer cancel()
+		res, err := next(ctx, req)
+		if err != nil {
+			// Handlers report expected failures as results; an error here is
+			// a bug or an escaped panic. Keep details in the log only.
+			s.log.Error("tool failed", "tool", req.Params.Name, "err", err)
+			return fail(ctx, codeInternalError, fmt.Sprintf("%s failed unexpectedly; the failure was logged", req.Params.Name)), nil
+		}
+		return res, nil
+	}
+}
+
+// caller returns the authenticated identity. The HTTP layer refuses
+// unauthenticated requests, so nil means a wiring bug: deny.
+func caller(ctx context.Context) (*auth.Identity, *mcp.CallToolResult) {
+	id := auth.FromContext(ctx)
+	if id == nil {
+		return nil, fail(ctx, codeDenied, "not authenticated")
+	}
+	return id, nil
+}
