@@ -7,21 +7,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/snippets"
-)
-
-// Result codes recorded in audit events (docs/AUDIT.md lists them).
-const (
-	codeOK               = "ok"
-	codeToolError        = "tool_error"
-	codeDenied           = "denied"
-	codeApprovalRequired = "approval_required"
-	codeInvalidArguments = "invalid_arguments"
-	codeNotFound         = "not_found"
-	codeConflict         = "conflict"
-	codeUnavailable      = "unavailable"
-	codeInternalError    = "internal_error"
-	codeUnknownTool      = "unknown_tool"
 )
 
 // fail returns a tool error result and records its code for the audit event.
@@ -37,13 +24,13 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 	var tooLarge *snippets.TooLargeError
 	switch {
 	case errors.As(err, &invalid):
-		return fail(ctx, codeInvalidArguments, invalid.Msg)
+		return fail(ctx, audit.ResultInvalidArguments, invalid.Msg)
 	case errors.As(err, &tooLarge):
-		return fail(ctx, codeInvalidArguments, tooLarge.Error())
+		return fail(ctx, audit.ResultInvalidArguments, tooLarge.Error())
 	case errors.Is(err, snippets.ErrNotFound):
-		return fail(ctx, codeNotFound, fmt.Sprintf("snippet %q does not exist in this space; list_snippets shows the names you have", name))
+		return fail(ctx, audit.ResultNotFound, fmt.Sprintf("snippet %q does not exist in this space; list_snippets shows the names you have", name))
 	case errors.Is(err, snippets.ErrConflict):
-		return fail(ctx, codeConflict, fmt.Sprintf("snippet %q was changed by someone else since you read it; get it again and retry with its new etag", name))
+		return fail(ctx, audit.ResultToolError, fmt.Sprintf("snippet %q was changed by someone else since you read it; get it again and retry with its new etag", name))
 	}
 	s.log.Warn("storage failed", "op", op, "err", err)
 	msg := "snippet storage is unavailable right now (retryable). Retry in a few seconds."
@@ -54,5 +41,5 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 		// A write that timed out may still have landed; it is atomic either way.
 		msg += " The " + op + " either fully happened or not at all: get_snippet shows which."
 	}
-	return fail(ctx, codeUnavailable, msg)
+	return fail(ctx, audit.ResultUnavailable, msg)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
@@ -94,7 +95,6 @@ func (s *Server) MCP() *server.MCPServer {
 		server.WithPromptCapabilities(false),
 		server.WithToolFilter(s.filter),
 		server.WithPromptFilter(s.promptFilter),
-		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
 		server.WithStrictInputSchemaDefault(),
 		server.WithToolHandlerMiddleware(s.bound),
@@ -125,10 +125,16 @@ func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	return out
 }
 
-// bound gives every tool call a deadline well inside the host's 240 s
-// proxy timeout, so a slow dependency yields an error, never a hang.
+// bound checks a call's arguments, then gives it a deadline well inside
+// the host's 240 s proxy timeout, so a slow dependency yields an error,
+// never a hang.
 func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if sp, ok := s.specs[req.Params.Name]; ok {
+			if msg := checkArgs(sp.tool, req.Params.Arguments); msg != "" {
+				return fail(ctx, audit.ResultInvalidArguments, msg), nil
+			}
+		}
 		ctx, cancel := context.WithTimeout(ctx, s.ToolTimeout)
 		defer cancel()
 		res, err := next(ctx, req)
@@ -136,7 +142,7 @@ func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 			// Handlers report expected failures as results; an error here is
 			// a bug or an escaped panic. Keep details in the log only.
 			s.log.Error("tool failed", "tool", req.Params.Name, "err", err)
-			return fail(ctx, codeInternalError, fmt.Sprintf("%s failed unexpectedly; the failure was logged", req.Params.Name)), nil
+			return fail(ctx, audit.ResultInternalError, fmt.Sprintf("%s failed unexpectedly; the failure was logged", req.Params.Name)), nil
 		}
 		return res, nil
 	}
@@ -147,7 +153,7 @@ func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 func caller(ctx context.Context) (*auth.Identity, *mcp.CallToolResult) {
 	id := auth.FromContext(ctx)
 	if id == nil {
-		return nil, fail(ctx, codeDenied, "not authenticated")
+		return nil, fail(ctx, audit.ResultDenied, "not authenticated")
 	}
 	return id, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
@@ -42,8 +43,9 @@ func toSnippet(s snippets.Snippet) Snippet {
 func nameArg(opts ...mcp.PropertyOption) mcp.ToolOption {
 	base := []mcp.PropertyOption{
 		mcp.Description("Snippet name: " + snippets.NameRule + "."),
+		// The pattern is enforced by the store, whose message says what
+		// is allowed; a schema pattern failure would only say "no match".
 		mcp.MinLength(1), mcp.MaxLength(snippets.MaxNameLen),
-		mcp.Pattern(`^[A-Za-z0-9][A-Za-z0-9._-]*$`),
 	}
 	return mcp.WithString("snippetname", append(base, opts...)...)
 }
@@ -127,7 +129,7 @@ func (s *Server) space(ctx context.Context, id *auth.Identity, req mcp.CallToolR
 		return snippets.Private(id.TenantID, id.ObjectID), nil
 	}
 	if write && !id.HasRole(auth.RoleWrite) {
-		return snippets.Space{}, fail(ctx, codeDenied, "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true")
+		return snippets.Space{}, fail(ctx, audit.ResultDenied, "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true")
 	}
 	return snippets.Shared(id.TenantID), nil
 }
