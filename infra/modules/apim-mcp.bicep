@@ -1,0 +1,346 @@
+// The MCP API on API Management, in front of the function app's /mcp, plus the
+// anonymous Protected Resource Metadata (RFC 9728) documents at the gateway.
+// Policy files live in ../policies as well-formed XML (format 'xml'); values
+// come from the named values below, and the one list (client application ids)
+// is substituted here.
+
+param apimName string
+param functionHostName string
+
+@description('Gateway path of the MCP API; the MCP URL is <gateway>/<path>/mcp.')
+param apiPath string = 'snippets'
+
+@description('"mcp" exposes an MCP server API (API Management\'s MCP type, preview API version); "http" a plain HTTP API with POST/GET/DELETE /mcp.')
+@allowed([
+  'mcp'
+  'http'
+])
+param apiType string = 'mcp'
+
+param clientId string
+param identifierUri string
+param scope string
+
+@description('Client applications whose tokens the gateway accepts (azp/appid).')
+param allowedClientApplications array
+
+@description('Browser origins allowed to call; others get 403. Requests without Origin pass.')
+param allowedOrigins array = []
+
+param loggerId string
+
+var tenantId = tenant().tenantId
+var gatewayMcpUrl = '${apim.properties.gatewayUrl}/${apiPath}/mcp'
+var gatewayPrmUrl = '${apim.properties.gatewayUrl}/.well-known/oauth-protected-resource/${apiPath}/mcp'
+var backendName = 'snippets-mcp-function'
+
+// Named values cannot be empty; "none" matches no Origin header.
+var originList = empty(allowedOrigins) ? 'none' : join(allowedOrigins, ',')
+
+var clientIdElements = join(map(allowedClientApplications, id => '<application-id>${id}</application-id>'), '')
+var mcpPolicy = replace(loadTextContent('../policies/mcp-api.xml'), '<application-id>__CLIENT_APPLICATION_IDS__</application-id>', clientIdElements)
+
+resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
+  name: apimName
+}
+
+resource nvTenant 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'tenant-id'
+  properties: {
+    displayName: 'tenant-id'
+    value: tenantId
+  }
+}
+
+resource nvIssuer 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'entra-issuer'
+  properties: {
+    displayName: 'entra-issuer'
+    value: '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+  }
+}
+
+resource nvClientId 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-app-client-id'
+  properties: {
+    displayName: 'mcp-app-client-id'
+    value: clientId
+  }
+}
+
+resource nvIdentifierUri 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-app-id-uri'
+  properties: {
+    displayName: 'mcp-app-id-uri'
+    value: identifierUri
+  }
+}
+
+resource nvScope 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-scope'
+  properties: {
+    displayName: 'mcp-scope'
+    value: scope
+  }
+}
+
+resource nvResource 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-gateway-resource'
+  properties: {
+    displayName: 'mcp-gateway-resource'
+    value: gatewayMcpUrl
+  }
+}
+
+resource nvPrmUrl 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-gateway-prm-url'
+  properties: {
+    displayName: 'mcp-gateway-prm-url'
+    value: gatewayPrmUrl
+  }
+}
+
+resource nvOrigins 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'mcp-allowed-origins'
+  properties: {
+    displayName: 'mcp-allowed-origins'
+    value: originList
+  }
+}
+
+resource backend 'Microsoft.ApiManagement/service/backends@2024-06-01-preview' = {
+  parent: apim
+  name: backendName
+  properties: {
+    description: 'The snippets MCP function app (built-in auth validates the forwarded token again).'
+    protocol: 'http'
+    url: 'https://${functionHostName}'
+    tls: {
+      validateCertificateChain: true
+      validateCertificateName: true
+    }
+  }
+}
+
+// API Management's MCP API type, backendId and mcpProperties are accepted by the
+// service at this preview API version but are not yet in Bicep's type
+// definitions; union() passes them through without a type error.
+resource mcpApi 'Microsoft.ApiManagement/service/apis@2024-06-01-preview' = {
+  parent: apim
+  name: 'snippets-mcp'
+  properties: union({
+    displayName: 'Snippets MCP server'
+    description: 'Stateless Streamable HTTP MCP server (Azure Functions custom handler).'
+    path: apiPath
+    protocols: [
+      'https'
+    ]
+    subscriptionRequired: false
+  }, apiType == 'mcp' ? {
+    type: 'mcp'
+    backendId: backend.name
+    mcpProperties: {
+      transportType: 'streamable'
+      endpoints: {
+        mcp: {
+          uriTemplate: '/mcp'
+        }
+      }
+    }
+  } : {
+    serviceUrl: 'https://${functionHostName}'
+  })
+}
+
+resource mcpPost 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
+  parent: mcpApi
+  name: 'mcp-post'
+  properties: {
+    displayName: 'MCP request'
+    method: 'POST'
+    urlTemplate: '/mcp'
+  }
+}
+
+// GET and DELETE reach the server, which answers 405 (stateless: no stream to
+// open, no session to end); routing them keeps that answer instead of a 404.
+resource mcpGet 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
+  parent: mcpApi
+  name: 'mcp-get'
+  properties: {
+    displayName: 'MCP stream (not supported)'
+    method: 'GET'
+    urlTemplate: '/mcp'
+  }
+}
+
+resource mcpDelete 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
+  parent: mcpApi
+  name: 'mcp-delete'
+  properties: {
+    displayName: 'MCP session end (not supported)'
+    method: 'DELETE'
+    urlTemplate: '/mcp'
+  }
+}
+
+resource mcpPolicyResource 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = {
+  parent: mcpApi
+  name: 'policy'
+  properties: {
+    format: 'xml'
+    value: mcpPolicy
+  }
+  dependsOn: [
+    nvTenant
+    nvClientId
+    nvIdentifierUri
+    nvScope
+    nvPrmUrl
+    nvOrigins
+    backend
+  ]
+}
+
+resource mcpDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01' = {
+  parent: mcpApi
+  name: 'applicationinsights'
+  properties: {
+    loggerId: loggerId
+    alwaysLog: 'allErrors'
+    httpCorrelationProtocol: 'W3C'
+    verbosity: 'information'
+    logClientIp: false
+    sampling: {
+      samplingType: 'fixed'
+      percentage: 100
+    }
+    frontend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+    backend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+  }
+}
+
+// Protected Resource Metadata, anonymous, at the root and path-inserted forms.
+resource prmApi 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
+  parent: apim
+  name: 'snippets-mcp-prm'
+  properties: {
+    displayName: 'Snippets MCP protected resource metadata'
+    path: ''
+    protocols: [
+      'https'
+    ]
+    subscriptionRequired: false
+  }
+}
+
+resource prmRoot 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = {
+  parent: prmApi
+  name: 'prm-root'
+  properties: {
+    displayName: 'Protected resource metadata'
+    method: 'GET'
+    urlTemplate: '/.well-known/oauth-protected-resource'
+  }
+}
+
+resource prmPathInserted 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = {
+  parent: prmApi
+  name: 'prm-mcp'
+  properties: {
+    displayName: 'Protected resource metadata (MCP endpoint)'
+    method: 'GET'
+    urlTemplate: '/.well-known/oauth-protected-resource/${apiPath}/mcp'
+  }
+}
+
+resource prmPolicy 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = {
+  parent: prmApi
+  name: 'policy'
+  properties: {
+    format: 'xml'
+    value: loadTextContent('../policies/prm.xml')
+  }
+  dependsOn: [
+    nvResource
+    nvIssuer
+    nvScope
+  ]
+}
+
+resource prmDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01' = {
+  parent: prmApi
+  name: 'applicationinsights'
+  properties: {
+    loggerId: loggerId
+    alwaysLog: 'allErrors'
+    httpCorrelationProtocol: 'W3C'
+    verbosity: 'information'
+    logClientIp: false
+    frontend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+    backend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+  }
+}
+
+output mcpUrl string = gatewayMcpUrl
+output prmUrl string = gatewayPrmUrl

@@ -1,0 +1,122 @@
+// API Management (Basic v2 by default): the MCP gateway. This module creates the
+// service, its Application Insights logger (Entra auth through the gateway's own
+// identity) and the service-wide diagnostic that never logs bodies: MCP responses
+// are streamed, and logging a response body would force buffering and could
+// record snippet content. APIs and policies come later (apim-mcp.bicep), once the
+// Entra registration exists.
+
+param location string
+param tags object
+param apimName string
+
+@allowed([
+  'BasicV2'
+  'StandardV2'
+])
+param sku string = 'BasicV2'
+
+param publisherEmail string
+param publisherName string
+
+param identityId string
+param identityClientId string
+
+@secure()
+@description('Application Insights connection string, stored only as a secret named value.')
+param appInsightsConnectionString string
+param applicationInsightsId string
+
+resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
+  name: apimName
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+    capacity: 1
+  }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    publisherEmail: publisherEmail
+    publisherName: publisherName
+  }
+}
+
+resource aiConnection 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+  parent: apim
+  name: 'appinsights-connection-string'
+  properties: {
+    displayName: 'appinsights-connection-string'
+    secret: true
+    value: appInsightsConnectionString
+  }
+}
+
+resource logger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
+  parent: apim
+  name: 'appinsights'
+  properties: {
+    loggerType: 'applicationInsights'
+    resourceId: applicationInsightsId
+    credentials: {
+      connectionString: '{{appinsights-connection-string}}'
+      identityClientId: identityClientId
+    }
+    isBuffered: true
+  }
+  dependsOn: [
+    aiConnection
+  ]
+}
+
+resource diagnostics 'Microsoft.ApiManagement/service/diagnostics@2024-05-01' = {
+  parent: apim
+  name: 'applicationinsights'
+  properties: {
+    loggerId: logger.id
+    alwaysLog: 'allErrors'
+    httpCorrelationProtocol: 'W3C'
+    verbosity: 'information'
+    logClientIp: false
+    sampling: {
+      samplingType: 'fixed'
+      percentage: 100
+    }
+    frontend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+    backend: {
+      request: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+      response: {
+        headers: []
+        body: {
+          bytes: 0
+        }
+      }
+    }
+  }
+}
+
+output name string = apim.name
+output gatewayUrl string = apim.properties.gatewayUrl
+output loggerId string = logger.id
