@@ -23,7 +23,7 @@ func inspector(t *testing.T, url string, args ...string) map[string]any {
 	}
 	var v map[string]any
 	start := strings.Index(out, "{")
-	if start < 0 || json.Unmarshal([]byte(out[start:]), &v) != nil {
+	if start < 0 || json.NewDecoder(strings.NewReader(out[start:])).Decode(&v) != nil {
 		t.Fatalf("mcp-inspector %v: no JSON in output:\n%s", args, out)
 	}
 	return v

@@ -12,6 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/snippets-mcp/server/internal/approval"
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/httpx"
@@ -28,21 +30,27 @@ type app struct {
 
 // build wires configuration into the HTTP handler: hardening, then
 // authentication, then the MCP server.
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, auditOut io.Writer) (*app, error) {
+func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
 	blob, err := storage.Connect(cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
-	go ensureContainers(ctx, log, blob, snippets.Container)
+	go ensureContainers(ctx, log, blob, snippets.Container, approval.Container)
 
 	authn, meta, err := authenticator(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	auditor, err := audit.Open(acfg, stdout, stderr, nil)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := tools.New(tools.Deps{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
+		Approvals:   approval.NewStore(blob, cfg.ApprovalTTL),
 		Log:         log,
-		ServerID:    cfg.ServerID,
+		Auditor:     auditor,
+		ServerID:    acfg.ServerID,
 		AuthMode:    cfg.AuthMode,
 		ToolTimeout: cfg.ToolTimeout,
 		PolicyFile:  cfg.ToolPolicyFile,
@@ -76,7 +84,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, auditOut i
 	h = httpx.CheckOrigin(cfg.AllowedOrigins, cfg.AuthMode == config.AuthDev, h)
 	h = httpx.CheckHost(cfg.AllowedHosts, h)
 	h = httpx.Recover(log, h)
-	return &app{handler: h, close: func(context.Context) error { return nil }}, nil
+	return &app{handler: h, close: auditor.Close}, nil
 }
 
 // authenticator picks the identity source for the configured mode.
@@ -91,7 +99,7 @@ func authenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator,
 		meta.AuthorizationServers = []string{cfg.JWT.Issuer}
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		j, err := auth.NewJWT(sctx, auth.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants})
+		j, err := auth.NewJWT(sctx, auth.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}

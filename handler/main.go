@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/config"
 )
 
@@ -36,10 +37,14 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	acfg, err := audit.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	app, err := build(ctx, cfg, log, os.Stdout)
+	app, err := build(ctx, cfg, acfg, log, os.Stdout, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -60,7 +65,7 @@ func run(log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp",
-		"auth_mode", cfg.AuthMode, "server_id", cfg.ServerID, "version", version)
+		"auth_mode", cfg.AuthMode, "server_id", acfg.ServerID, "appinsights", acfg.AppInsights != nil, "version", version)
 
 	select {
 	case err := <-errc:

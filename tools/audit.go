@@ -19,13 +19,13 @@ type Auditor interface {
 
 // afterCall audits a tools/call that produced a result, success or error.
 func (s *Server) afterCall(ctx context.Context, _ any, req *mcp.CallToolRequest, result any) {
-	code := audit.ResultOK
 	c := callFrom(ctx)
-	if r, ok := result.(*mcp.CallToolResult); ok && r.IsError {
-		c.mu.Lock()
-		code = c.resultCode
-		c.mu.Unlock()
-		if code == "" {
+	c.mu.Lock()
+	code := c.resultCode // a handler's own classification wins
+	c.mu.Unlock()
+	if code == "" {
+		code = audit.ResultOK
+		if r, ok := result.(*mcp.CallToolResult); ok && r.IsError {
 			code = audit.ResultToolError
 		}
 	}

@@ -29,6 +29,7 @@ type SnippetStore interface {
 // Deps are the server's collaborators, wired by the handler.
 type Deps struct {
 	Snippets    SnippetStore
+	Approvals   ApprovalStore
 	Auditor     Auditor
 	Log         *slog.Logger
 	ServerID    string
@@ -62,7 +63,7 @@ func New(d Deps) (*Server, error) {
 	if s.ToolTimeout <= 0 {
 		s.ToolTimeout = 30 * time.Second
 	}
-	for _, sp := range s.snippetTools() {
+	for _, sp := range append(s.snippetTools(), s.approvalTools()...) {
 		s.specs[sp.tool.Name] = sp
 	}
 	classes := make(map[string]auth.Class, len(s.specs))

@@ -34,7 +34,6 @@ type Config struct {
 	SnippetMaxSize int64
 	ToolTimeout    time.Duration
 	ApprovalTTL    time.Duration
-	ServerID       string
 	Storage        Storage
 }
 
@@ -43,6 +42,9 @@ type JWT struct {
 	Issuer    string
 	Audiences []string
 	Tenants   []string
+	// KeyRefresh is the least time between key set fetches caused by
+	// unknown key ids, so a flood of bogus kids cannot hammer the issuer.
+	KeyRefresh time.Duration
 }
 
 // Storage is a Blob Storage connection in either of the Functions forms:
@@ -102,6 +104,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		if _, perr := absURL(c.JWT.Issuer); perr != nil {
 			return nil, &Error{"MCP_AUTH_ISSUER", perr.Error()}
 		}
+		if c.JWT.KeyRefresh, err = duration(getenv, "MCP_AUTH_KEY_REFRESH", 30*time.Second, time.Hour); err != nil {
+			return nil, err
+		}
 		if len(c.JWT.Audiences) == 0 {
 			return nil, &Error{"MCP_AUTH_AUDIENCE", "required when MCP_AUTH_MODE=jwt (comma-separated accepted audiences)"}
 		}
@@ -137,11 +142,6 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.ApprovalTTL, err = duration(getenv, "MCP_APPROVAL_TTL", 15*time.Minute, 7*24*time.Hour); err != nil {
 		return nil, err
-	}
-
-	c.ServerID = firstNonEmpty(getenv("MCP_SERVER_ID"), getenv("WEBSITE_SITE_NAME"))
-	if c.ServerID == "" {
-		c.ServerID, _ = os.Hostname()
 	}
 
 	if c.Storage, err = storage(getenv); err != nil {
@@ -243,15 +243,6 @@ func absURL(s string) (*url.URL, error) {
 // list splits a comma- or space-separated setting.
 func list(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // IsLoopback reports whether host (a name or IP, without port) is a loopback address.

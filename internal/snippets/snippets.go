@@ -5,7 +5,10 @@ package snippets
 
 import (
 	"errors"
+	"strconv"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // Space is an ownership space: the private space of one caller, or the
@@ -31,9 +34,9 @@ func (s Space) IsShared() bool { return s.Owner == "" }
 func (s Space) prefix() string {
 	owner := "_shared"
 	if !s.IsShared() {
-		owner = "u-" + escape(s.Owner)
+		owner = "u-" + storage.Segment(s.Owner)
 	}
-	return "t-" + escape(s.Tenant) + "/" + owner + "/"
+	return "t-" + storage.Segment(s.Tenant) + "/" + owner + "/"
 }
 
 // Snippet is a stored snippet's metadata, and its content when read.
@@ -81,5 +84,5 @@ func (e *InvalidError) Error() string { return e.Msg }
 type TooLargeError struct{ Size, Max int64 }
 
 func (e *TooLargeError) Error() string {
-	return "snippet is too large: " + itoa(e.Size) + " bytes, the limit is " + itoa(e.Max) + " bytes"
+	return "snippet is too large: " + strconv.FormatInt(e.Size, 10) + " bytes, the limit is " + strconv.FormatInt(e.Max, 10) + " bytes"
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -77,10 +78,10 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
 			}
 			cond.IfMatch = props.ETag
-			if t, perr := time.Parse(time.RFC3339Nano, deref(props.Metadata, metaCreated)); perr == nil {
+			if t, perr := time.Parse(time.RFC3339Nano, storage.Meta(props.Metadata, metaCreated)); perr == nil {
 				created = t
 			}
-			createdBy = deref(props.Metadata, metaCreatedBy)
+			createdBy = storage.Meta(props.Metadata, metaCreatedBy)
 		case storage.IsNotFound(err):
 			if o.IfMatch != "" {
 				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
@@ -92,7 +93,7 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 	}
 	sum := sha256.Sum256([]byte(content))
 	digest := hex.EncodeToString(sum[:])
-	resp, err := bc.Upload(ctx, nopCloser{bytes.NewReader([]byte(content))}, &blockblob.UploadOptions{
+	resp, err := bc.Upload(ctx, streaming.NopCloser(bytes.NewReader([]byte(content))), &blockblob.UploadOptions{
 		Metadata: map[string]*string{
 			metaCreated:   to.Ptr(created.Format(time.RFC3339Nano)),
 			metaSHA256:    to.Ptr(digest),
@@ -218,8 +219,8 @@ func (s *Store) wrap(op, name string, err error) error {
 }
 
 func fromProps(name string, sp Space, etag *azcore.ETag, modified *time.Time, meta map[string]*string) Snippet {
-	sn := Snippet{Name: name, Shared: sp.IsShared(), SHA256: deref(meta, metaSHA256),
-		CreatedBy: deref(meta, metaCreatedBy), UpdatedBy: deref(meta, metaUpdatedBy)}
+	sn := Snippet{Name: name, Shared: sp.IsShared(), SHA256: storage.Meta(meta, metaSHA256),
+		CreatedBy: storage.Meta(meta, metaCreatedBy), UpdatedBy: storage.Meta(meta, metaUpdatedBy)}
 	if etag != nil {
 		sn.ETag = string(*etag)
 	}
@@ -227,22 +228,8 @@ func fromProps(name string, sp Space, etag *azcore.ETag, modified *time.Time, me
 		sn.Updated = modified.UTC()
 	}
 	sn.Created = sn.Updated
-	if t, err := time.Parse(time.RFC3339Nano, deref(meta, metaCreated)); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, storage.Meta(meta, metaCreated)); err == nil {
 		sn.Created = t
 	}
 	return sn
 }
-
-// deref reads a metadata value; the service may return keys in any case.
-func deref(meta map[string]*string, key string) string {
-	for k, v := range meta {
-		if strings.EqualFold(k, key) && v != nil {
-			return *v
-		}
-	}
-	return ""
-}
-
-type nopCloser struct{ io.ReadSeeker }
-
-func (nopCloser) Close() error { return nil }
