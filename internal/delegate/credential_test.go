@@ -1,0 +1,125 @@
+package delegate_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/snippets-mcp/server/internal/delegate"
+)
+
+// TestManagedIdentityAssertion runs the Azure path: the app authenticates to
+// the token endpoint with its managed identity's token for
+// api://AzureADTokenExchange, taken from the App Service identity endpoint
+// (IDENTITY_ENDPOINT/IDENTITY_HEADER). azidentity reads those from the
+// process environment, so this test cannot run in parallel.
+func TestManagedIdentityAssertion(t *testing.T) {
+	setup := func(t *testing.T, status int) (*env, *fakeMI, *delegate.Delegator) {
+		e := newEnv(t)
+		// A fresh identity per run: MSAL caches managed identity tokens process-wide.
+		mi := newFakeMI(t, guid(), "api://AzureADTokenExchange")
+		mi.status = status
+		t.Setenv("IDENTITY_ENDPOINT", mi.srv.URL+"/msi/token")
+		t.Setenv("IDENTITY_HEADER", mi.header)
+		e.entra.secret = ""
+		e.entra.assertion = mi.token
+		e.cfg.ClientSecret = ""
+		e.cfg.AllowSecret = false
+		e.cfg.InAzure = true
+		e.cfg.ManagedIdentityClientID = mi.clientID
+		return e, mi, e.delegator()
+	}
+
+	t.Run("success", func(t *testing.T) {
+		e, mi, d := setup(t, 0)
+		u := e.user("")
+		for range 2 {
+			p, err := d.Profile(context.Background(), u)
+			if err != nil {
+				t.Fatalf("Profile: %v", err)
+			}
+			if p.DisplayName != "User "+u.ObjectID {
+				t.Errorf("profile = %+v", p)
+			}
+		}
+		if got := e.entra.exchangeCount(); got != 1 {
+			t.Errorf("exchanges = %d, want 1", got)
+		}
+		seen := mi.rec.all()
+		if len(seen) == 0 {
+			t.Fatal("the managed identity endpoint was never asked for the assertion")
+		}
+		for _, r := range seen {
+			if r.contains(u.Token) {
+				t.Errorf("inbound token sent to the managed identity endpoint")
+			}
+		}
+		e.checkNoLeak(u.Token)
+	})
+
+	t.Run("identity rejected", func(t *testing.T) {
+		e, _, d := setup(t, http.StatusBadRequest)
+		_, err := d.Profile(context.Background(), e.user(""))
+		if de := asError(t, err); de.Kind != delegate.KindMisconfigured {
+			t.Errorf("kind = %q (%v), want misconfigured", de.Kind, err)
+		}
+		if got := e.entra.exchangeCount(); got != 0 {
+			t.Errorf("exchanges = %d, want 0 without an assertion", got)
+		}
+	})
+
+	t.Run("identity endpoint down", func(t *testing.T) {
+		e, _, d := setup(t, http.StatusServiceUnavailable)
+		_, err := d.Profile(context.Background(), e.user(""))
+		if de := asError(t, err); de.Kind != delegate.KindUnavailable {
+			t.Errorf("kind = %q (%v), want unavailable", de.Kind, err)
+		}
+	})
+}
+
+func TestCertificateCredential(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "obo-dev"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
+	path := filepath.Join(t.TempDir(), "obo.pem")
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e.entra.secret = ""
+	e.entra.cert = cert
+	e.cfg.ClientSecret = ""
+	e.cfg.CertificatePath = path
+	d := e.delegator()
+	u := e.user("")
+	if _, err := d.Profile(context.Background(), u); err != nil {
+		t.Fatalf("Profile with a certificate: %v", err)
+	}
+	e.checkNoLeak(u.Token)
+
+	e.cfg.CertificatePath = filepath.Join(t.TempDir(), "missing.pem")
+	if _, err := delegate.New(e.cfg); err == nil {
+		t.Error("New accepted a missing certificate file")
+	}
+}
