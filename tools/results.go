@@ -11,9 +11,11 @@ import (
 	"github.com/snippets-mcp/server/internal/snippets"
 )
 
-// fail returns a tool error result and records its code for the audit event.
+// fail returns a tool error result and records its code for the audit
+// event. The message is for the caller only: it may quote arguments, so
+// it never goes into the audit record.
 func fail(ctx context.Context, code, msg string) *mcp.CallToolResult {
-	callFrom(ctx).set(func(c *call) { c.resultCode, c.message = code, msg })
+	callFrom(ctx).set(func(c *call) { c.resultCode = code })
 	return mcp.NewToolResultError(msg)
 }
 
