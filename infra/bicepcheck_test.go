@@ -180,8 +180,8 @@ func checkHardening(r resource) []string {
 		got, ok := r.value(ru.path)
 		if !ok {
 			fail("%s is missing (%s)", ru.path, ru.why)
-		} else if strings.Join(strings.Fields(got), "") != strings.Join(strings.Fields(ru.want), "") {
-			fail("%s is %s, want %s (%s)", ru.path, got, ru.want, ru.why)
+		} else if compact(got) != compact(ru.want) {
+			fail("%s is %s, want %s (%s)", ru.path, compact(got), compact(ru.want), ru.why)
 		}
 	}
 	name, _ := r.value("name")
@@ -246,6 +246,9 @@ func checkHardening(r resource) []string {
 	}
 	return problems
 }
+
+// compact drops the whitespace Bicep layout puts in arrays and objects.
+func compact(s string) string { return strings.Join(strings.Fields(s), "") }
 
 // identifiersIn returns the literal values of the variables referenced under n,
 // so a role id held in a var is still seen.
