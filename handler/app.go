@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
@@ -16,6 +17,7 @@ import (
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/config"
+	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/httpx"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
@@ -41,6 +43,10 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
+	profiles, err := delegator(cfg)
+	if err != nil {
+		return nil, err
+	}
 	auditor, err := audit.Open(acfg, stdout, stderr, nil)
 	if err != nil {
 		return nil, err
@@ -49,6 +55,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
 		Approvals:   approval.NewStore(blob, cfg.ApprovalTTL),
 		Log:         log,
+		Profiles:    profiles,
 		Auditor:     auditor,
 		ServerID:    acfg.ServerID,
 		AuthMode:    cfg.AuthMode,
@@ -106,6 +113,21 @@ func authenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator,
 		return j, meta, nil
 	}
 	return nil, nil, fmt.Errorf("MCP_AUTH_MODE: %q is not a mode", cfg.AuthMode)
+}
+
+// delegator prepares on-behalf-of delegation to Microsoft Graph, or a nil
+// Delegator (whose answer is "not configured") when it is not set up.
+// Client secrets are for local development: never behind built-in auth.
+func delegator(cfg *config.Config) (*delegate.Delegator, error) {
+	dcfg, err := delegate.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	dcfg.AllowSecret = cfg.AuthMode != config.AuthEasyAuth
+	if !dcfg.Enabled() {
+		return nil, nil
+	}
+	return delegate.New(dcfg)
 }
 
 // ensureContainers creates the containers, retrying in the background so

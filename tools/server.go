@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,6 +31,7 @@ type SnippetStore interface {
 type Deps struct {
 	Snippets    SnippetStore
 	Approvals   ApprovalStore
+	Profiles    ProfileSource
 	Auditor     Auditor
 	Log         *slog.Logger
 	ServerID    string
@@ -63,7 +65,7 @@ func New(d Deps) (*Server, error) {
 	if s.ToolTimeout <= 0 {
 		s.ToolTimeout = 30 * time.Second
 	}
-	for _, sp := range append(s.snippetTools(), s.approvalTools()...) {
+	for _, sp := range slices.Concat(s.snippetTools(), s.approvalTools(), s.profileTools()) {
 		s.specs[sp.tool.Name] = sp
 	}
 	classes := make(map[string]auth.Class, len(s.specs))

@@ -1,0 +1,74 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/delegate"
+)
+
+// ProfileSource fetches the caller's Microsoft Graph profile on their
+// behalf. A nil *delegate.Delegator answers "not configured".
+type ProfileSource interface {
+	Profile(ctx context.Context, u delegate.User) (delegate.Profile, error)
+	Resource() string
+}
+
+// Profile is the caller's Graph profile. It never holds tokens.
+type Profile struct {
+	DisplayName       string `json:"displayName"`
+	Mail              string `json:"mail,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	JobTitle          string `json:"jobTitle,omitempty"`
+}
+
+func (s *Server) profileTools() []spec {
+	return []spec{{
+		class: auth.ClassRead,
+		tool: mcp.NewTool("get_my_profile",
+			mcp.WithTitleAnnotation("Get my profile"),
+			mcp.WithDescription("Your Microsoft Graph profile (display name, mail, user principal name, job title), "+
+				"fetched on your behalf with an on-behalf-of token. Needs a signed-in user."),
+			mcp.WithOutputSchema[Profile](),
+			mcp.WithReadOnlyHintAnnotation(true),
+			mcp.WithDestructiveHintAnnotation(false),
+			mcp.WithIdempotentHintAnnotation(true),
+			mcp.WithOpenWorldHintAnnotation(true), // it reaches Microsoft Graph
+		),
+		handler: s.getMyProfile,
+	}}
+}
+
+func (s *Server) getMyProfile(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	id, denied := caller(ctx)
+	if denied != nil {
+		return denied, nil
+	}
+	callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), "obo" })
+	p, err := s.Profiles.Profile(ctx, delegate.UserFrom(id))
+	if err != nil {
+		var de *delegate.Error
+		if !errors.As(err, &de) {
+			s.log.Error("delegation failed", "err", err)
+			return fail(ctx, audit.ResultInternalError, "fetching your profile failed unexpectedly; the failure was logged"), nil
+		}
+		code := audit.ResultToolError
+		switch de.Kind {
+		case delegate.KindThrottled, delegate.KindTimeout, delegate.KindUnavailable, delegate.KindBadResponse:
+			code = audit.ResultUnavailable
+		case delegate.KindAppOnly, delegate.KindForbidden:
+			code = audit.ResultDenied
+		}
+		// The kind is a fixed word, safe for the audit record.
+		callFrom(ctx).set(func(c *call) { c.message = "obo: " + string(de.Kind) })
+		s.log.Warn("delegation failed", "kind", de.Kind, "err", err)
+		return fail(ctx, code, de.UserMessage()), nil
+	}
+	out := Profile{DisplayName: p.DisplayName, Mail: p.Mail, UserPrincipalName: p.UserPrincipalName, JobTitle: p.JobTitle}
+	return mcp.NewToolResultStructured(out, fmt.Sprintf("%s <%s>", out.DisplayName, out.UserPrincipalName)), nil
+}
