@@ -1,0 +1,406 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// JWTConfig configures in-process bearer token validation (MCP_AUTH_MODE=jwt).
+type JWTConfig struct {
+	// Issuer must equal the token's iss exactly, and the issuer's OpenID
+	// discovery document must name it exactly too. https is required, except
+	// for a loopback host. An Entra issuer may contain the placeholder
+	// {tenantid} (https://login.microsoftonline.com/{tenantid}/v2.0) to accept
+	// several tenants; then Tenants is required and bounds which.
+	Issuer    string
+	Audiences []string // the token's aud must contain one of these
+	Tenants   []string // when set, the token's tid must be one of these
+
+	HTTPClient *http.Client     // for discovery and keys; nil uses a client with a timeout that refuses insecure redirects
+	Skew       time.Duration    // clock skew allowed on exp, nbf and iat; 0 means 1 minute
+	Now        func() time.Time // nil means time.Now
+
+	KeyRefreshInterval time.Duration // least time between key set fetches for unknown key ids; 0 means 30 s
+	KeyMaxAge          time.Duration // refetch the key set on next use once it is this old; 0 means 1 h
+	CacheSize          int           // verified tokens remembered; 0 means 10,000, negative disables the cache
+	CacheMaxAge        time.Duration // longest a verification is reused, whatever the token's expiry; 0 means 10 min
+}
+
+// TenantPlaceholder in JWTConfig.Issuer stands for the token's tid.
+const TenantPlaceholder = "{tenantid}"
+
+// Defaults for the zero values of JWTConfig.
+const (
+	DefaultJWTSkew            = time.Minute
+	DefaultKeyRefreshInterval = 30 * time.Second
+	DefaultKeyMaxAge          = time.Hour
+	DefaultJWTCacheSize       = 10_000
+	DefaultJWTCacheMaxAge     = 10 * time.Minute
+)
+
+// jwtMaxTokenBytes bounds the bearer token we are willing to parse. Entra access
+// tokens are a few kilobytes; anything much larger is not one.
+const jwtMaxTokenBytes = 16 << 10
+
+// jwtAllowedAlgs are the signature algorithms a token may use. HMAC and none
+// are absent on purpose: a public key must never work as a shared secret.
+var jwtAllowedAlgs = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512,
+}
+
+// Rejection reasons. They are fixed strings, safe to show to a client: none
+// carries token content.
+const (
+	jwtReasonMultipleHeaders = "more than one Authorization header"
+	jwtReasonMalformed       = "malformed token"
+	jwtReasonTooLarge        = "token too large"
+	jwtReasonAlgorithm       = "unsupported algorithm"
+	jwtReasonType            = "unsupported token type"
+	jwtReasonNoKeyID         = "token has no key id"
+	jwtReasonUnknownKey      = "unknown signing key"
+	jwtReasonKeyMismatch     = "algorithm does not match key"
+	jwtReasonSignature       = "signature invalid"
+	jwtReasonClaims          = "malformed claims"
+	jwtReasonNoExpiry        = "token has no expiry"
+	jwtReasonExpired         = "token expired"
+	jwtReasonNotYetValid     = "token not yet valid"
+	jwtReasonIssuer          = "issuer not accepted"
+	jwtReasonAudience        = "audience not accepted"
+	jwtReasonTenant          = "tenant not accepted"
+	jwtReasonSubject         = "token lacks tid or oid"
+)
+
+// JWTAuthenticator validates bearer tokens against one OpenID issuer.
+type JWTAuthenticator struct {
+	issuer      string
+	multiTenant bool
+	audiences   []string
+	tenants     []string
+	skew        time.Duration
+	now         func() time.Time
+	cacheMaxAge time.Duration
+	keys        *jwksCache
+	cache       *jwtCache
+
+	verifications atomic.Int64 // signature checks performed; tests read it
+}
+
+var _ Authenticator = (*JWTAuthenticator)(nil)
+
+// NewJWT checks the configuration, reads the issuer's discovery document
+// and fetches its keys. It fails when the issuer is unreachable or its
+// metadata disagrees with the configuration.
+func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("jwt: no issuer configured")
+	}
+	if err := jwtCheckURL(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("jwt issuer: %w", err)
+	}
+	if len(cfg.Audiences) == 0 {
+		return nil, errors.New("jwt: no audience configured")
+	}
+	a := &JWTAuthenticator{
+		issuer:      cfg.Issuer,
+		multiTenant: strings.Contains(cfg.Issuer, TenantPlaceholder),
+		audiences:   slices.Clone(cfg.Audiences),
+		tenants:     slices.Clone(cfg.Tenants),
+		skew:        jwtDuration(cfg.Skew, DefaultJWTSkew),
+		now:         cfg.Now,
+		cacheMaxAge: jwtDuration(cfg.CacheMaxAge, DefaultJWTCacheMaxAge),
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.multiTenant && len(a.tenants) == 0 {
+		return nil, fmt.Errorf("jwt issuer %s: the %s placeholder accepts any tenant, so the allowed tenants must be listed", cfg.Issuer, TenantPlaceholder)
+	}
+	size := cfg.CacheSize
+	if size == 0 {
+		size = DefaultJWTCacheSize
+	}
+	a.cache = newJWTCache(size)
+
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: jwtFetchTimeout, CheckRedirect: jwtCheckRedirect}
+	}
+	// Entra publishes the multi-tenant metadata (whose issuer carries the
+	// placeholder) under "organizations".
+	base := strings.ReplaceAll(cfg.Issuer, TenantPlaceholder, "organizations")
+	jwksURI, err := oidcDiscover(ctx, client, base, cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+	}
+	a.keys = &jwksCache{
+		client:     client,
+		uri:        jwksURI,
+		now:        a.now,
+		minRefresh: jwtDuration(cfg.KeyRefreshInterval, DefaultKeyRefreshInterval),
+		maxAge:     jwtDuration(cfg.KeyMaxAge, DefaultKeyMaxAge),
+	}
+	if err := a.keys.load(ctx); err != nil {
+		return nil, fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+	}
+	return a, nil
+}
+
+func jwtDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func jwtCheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("too many redirects")
+	}
+	return jwtCheckURL(req.URL.String())
+}
+
+// Authenticate reads the bearer token from the Authorization header only;
+// a token in the query string or a form body is not looked at (RFC 6750's
+// query method leaks tokens into logs). It returns ErrNoCredentials without
+// a bearer header, a *RejectError for a token that fails any check, and
+// another error only when the issuer's keys cannot be fetched (a server-side
+// failure).
+func (a *JWTAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
+	raw, err := jwtBearerToken(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	digest := sha256.Sum256([]byte(raw))
+	if id, ok := a.cache.get(digest, now); ok {
+		return a.finish(id, raw), nil
+	}
+	id, until, err := a.verify(r.Context(), raw, now)
+	if err != nil {
+		return nil, err
+	}
+	if limit := now.Add(a.cacheMaxAge); limit.Before(until) {
+		until = limit
+	}
+	a.cache.put(digest, id, until, now)
+	return a.finish(id, raw), nil
+}
+
+// finish hands out a copy, so no caller can change what the cache holds.
+func (a *JWTAuthenticator) finish(id Identity, raw string) *Identity {
+	id.Scopes = slices.Clone(id.Scopes)
+	id.Roles = slices.Clone(id.Roles)
+	return id.WithBearerToken(raw)
+}
+
+func jwtReject(reason string) error { return &RejectError{Reason: reason} }
+
+// jwtBearerToken extracts the token from exactly one Authorization header with
+// the Bearer scheme (any case).
+func jwtBearerToken(h http.Header) (string, error) {
+	values := h.Values("Authorization")
+	switch {
+	case len(values) == 0:
+		return "", ErrNoCredentials
+	case len(values) > 1:
+		return "", jwtReject(jwtReasonMultipleHeaders)
+	}
+	scheme, token, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		// Another scheme (Basic, ...) is not a credential this server takes.
+		return "", ErrNoCredentials
+	}
+	token = strings.Trim(token, " \t")
+	switch {
+	case token == "":
+		return "", jwtReject(jwtReasonMalformed)
+	case len(token) > jwtMaxTokenBytes:
+		return "", jwtReject(jwtReasonTooLarge)
+	}
+	for i := 0; i < len(token); i++ {
+		// A compact JWS is base64url segments joined by dots.
+		c := token[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", jwtReject(jwtReasonMalformed)
+		}
+	}
+	return token, nil
+}
+
+// jwtClaims are the token claims this server reads.
+type jwtClaims struct {
+	Issuer    string           `json:"iss"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	TenantID  string           `json:"tid"`
+	ObjectID  string           `json:"oid"`
+	Name      string           `json:"name"`
+	Username  string           `json:"preferred_username"`
+	AZP       string           `json:"azp"`
+	AppID     string           `json:"appid"`
+	Scope     string           `json:"scp"`
+	Roles     []string         `json:"roles"`
+	IDType    string           `json:"idtyp"`
+}
+
+// verify runs every check on a token not found in the cache. It returns the
+// identity and the instant the token stops being acceptable.
+func (a *JWTAuthenticator) verify(ctx context.Context, raw string, now time.Time) (Identity, time.Time, error) {
+	var none time.Time
+	sig, err := jose.ParseSignedCompact(raw, jwtAllowedAlgs)
+	if err != nil {
+		if _, ok := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); ok {
+			return Identity{}, none, jwtReject(jwtReasonAlgorithm)
+		}
+		return Identity{}, none, jwtReject(jwtReasonMalformed)
+	}
+	if len(sig.Signatures) != 1 {
+		return Identity{}, none, jwtReject(jwtReasonMalformed)
+	}
+	h := sig.Signatures[0].Header
+	if typ, ok := h.ExtraHeaders[jose.HeaderType]; ok && !jwtTypeOK(typ) {
+		return Identity{}, none, jwtReject(jwtReasonType)
+	}
+
+	keys, err := a.keys.find(ctx, h.KeyID)
+	if err != nil {
+		return Identity{}, none, fmt.Errorf("jwt issuer %s: %w", a.issuer, err)
+	}
+	if len(keys) == 0 {
+		if h.KeyID == "" {
+			return Identity{}, none, jwtReject(jwtReasonNoKeyID)
+		}
+		return Identity{}, none, jwtReject(jwtReasonUnknownKey)
+	}
+	var payload []byte
+	verified, fitted := false, false
+	for _, k := range keys {
+		if !jwtKeyFits(k, h.Algorithm) {
+			continue
+		}
+		fitted = true
+		a.verifications.Add(1)
+		if payload, err = sig.Verify(k); err == nil {
+			verified = true
+			break
+		}
+	}
+	switch {
+	case !fitted:
+		return Identity{}, none, jwtReject(jwtReasonKeyMismatch)
+	case !verified:
+		return Identity{}, none, jwtReject(jwtReasonSignature)
+	}
+
+	var c jwtClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Identity{}, none, jwtReject(jwtReasonClaims)
+	}
+	return a.check(&c, now)
+}
+
+func jwtTypeOK(typ any) bool {
+	s, ok := typ.(string)
+	if !ok {
+		return false
+	}
+	return strings.EqualFold(s, "JWT") || strings.EqualFold(s, "at+jwt") || strings.EqualFold(s, "application/at+jwt")
+}
+
+// jwtKeyFits reports whether the key may verify a signature made with alg:
+// its type and curve must match, and so must its own alg when it names one.
+func jwtKeyFits(k jose.JSONWebKey, alg string) bool {
+	if k.Algorithm != "" && k.Algorithm != alg {
+		return false
+	}
+	switch pub := k.Key.(type) {
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	case *ecdsa.PublicKey:
+		switch jose.SignatureAlgorithm(alg) {
+		case jose.ES256:
+			return pub.Curve == elliptic.P256()
+		case jose.ES384:
+			return pub.Curve == elliptic.P384()
+		case jose.ES512:
+			return pub.Curve == elliptic.P521()
+		}
+	}
+	return false
+}
+
+// check applies the claim rules to a token whose signature is good.
+func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Time, error) {
+	var none time.Time
+	if c.Expiry == nil {
+		return Identity{}, none, jwtReject(jwtReasonNoExpiry)
+	}
+	until := c.Expiry.Time().Add(a.skew)
+	if !now.Before(until) {
+		return Identity{}, none, jwtReject(jwtReasonExpired)
+	}
+	late := now.Add(a.skew)
+	if c.NotBefore != nil && late.Before(c.NotBefore.Time()) {
+		return Identity{}, none, jwtReject(jwtReasonNotYetValid)
+	}
+	if c.IssuedAt != nil && late.Before(c.IssuedAt.Time()) {
+		return Identity{}, none, jwtReject(jwtReasonNotYetValid)
+	}
+	// Without a tenant and object id a caller cannot own anything. sub is
+	// no substitute for oid: Entra makes sub different per application, so
+	// the same user would get a different private space here than through
+	// the platform principal.
+	if c.TenantID == "" || c.ObjectID == "" {
+		return Identity{}, none, jwtReject(jwtReasonSubject)
+	}
+	if len(a.tenants) > 0 && !slices.Contains(a.tenants, c.TenantID) {
+		return Identity{}, none, jwtReject(jwtReasonTenant)
+	}
+	wantIssuer := a.issuer
+	if a.multiTenant {
+		// Safe: tid is one of the configured tenants by now.
+		wantIssuer = strings.ReplaceAll(a.issuer, TenantPlaceholder, c.TenantID)
+	}
+	if c.Issuer != wantIssuer {
+		return Identity{}, none, jwtReject(jwtReasonIssuer)
+	}
+	if !slices.ContainsFunc(a.audiences, c.Audience.Contains) {
+		return Identity{}, none, jwtReject(jwtReasonAudience)
+	}
+
+	id := Identity{
+		TenantID: c.TenantID,
+		ObjectID: c.ObjectID,
+		Name:     cmp.Or(c.Name, c.Username),
+		ClientID: cmp.Or(c.AZP, c.AppID),
+		Scopes:   strings.Fields(c.Scope),
+		Roles:    c.Roles,
+		Method:   MethodJWT,
+	}
+	// Entra app-only tokens carry no scp (and say idtyp=app); delegated
+	// scopes mean nothing without a user.
+	if len(id.Scopes) == 0 || c.IDType == "app" {
+		id.AppOnly = true
+		id.Scopes = nil
+	}
+	return id, until, nil
+}
