@@ -1,0 +1,153 @@
+// Package audit records one event per MCP tool call and delivers it to the
+// configured sinks: a JSON line on stdout always, and Application Insights
+// when a connection string is set. Events carry identities, outcomes, sizes
+// and digests; never tool argument values, snippet content or tokens.
+package audit
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/snippets-mcp/server/internal/auth"
+)
+
+// EventName is the value of Event.Event, and the custom event name in
+// Application Insights is "mcp." + EventName.
+const EventName = "tool_call"
+
+// AppInsightsEventName is the name of the custom event in Application
+// Insights (the Name column of AppEvents).
+const AppInsightsEventName = "mcp." + EventName
+
+// Result codes: short, stable strings for Event.ResultCode.
+const (
+	ResultOK               = "ok"                // the tool ran and succeeded
+	ResultToolError        = "tool_error"        // the tool ran and reported an error result
+	ResultDenied           = "denied"            // the caller may not use the tool (policy)
+	ResultApprovalRequired = "approval_required" // destructive call held until another identity approves
+	ResultInvalidArguments = "invalid_arguments" // arguments failed validation; the tool did not run
+	ResultNotFound         = "not_found"         // unknown tool, or the target does not exist
+	ResultUnavailable      = "unavailable"       // a dependency (storage, Entra, Graph) failed or timed out
+	ResultInternalError    = "internal_error"    // a bug: a panic or an unexpected error
+)
+
+// Approval results: values for Event.ApprovalResult.
+const (
+	ApprovalNotRequired = "not_required" // the tool needs no approval
+	ApprovalRequested   = "requested"    // a new approval request was created; the call did not run
+	ApprovalPending     = "pending"      // the named request is still waiting for a decision
+	ApprovalApproved    = "approved"     // a valid approval was consumed and the call ran
+	ApprovalDenied      = "denied"       // the approver denied the request
+	ApprovalExpired     = "expired"      // the request expired before it was used
+	ApprovalMismatch    = "mismatch"     // the approval is bound to another caller, tool or arguments, or was already used
+)
+
+// Authorization modes: values for Event.AuthorizationMode.
+const (
+	ModeDelegated  = "delegated" // a user is present: delegated scopes, user token
+	ModeOnBehalfOf = "obo"       // delegated, and the tool called a downstream resource on the user's behalf (on-behalf-of)
+	ModeAppOnly    = "app_only"  // an application calls on its own (app roles, no user)
+	ModeDev        = "dev"       // the fixed local identity of dev mode
+)
+
+// Event is one audited tool call. Every field is safe to store: identities
+// are object and client ids, never names or e-mail addresses; arguments
+// appear only as a size and a digest.
+type Event struct {
+	Event              string    `json:"event"`     // always EventName
+	Timestamp          time.Time `json:"timestamp"` // when the outcome was known; encoded as RFC 3339 UTC with milliseconds
+	OperationID        string    `json:"operation_id"`
+	ServerID           string    `json:"server_id"`
+	TenantID           string    `json:"tenant_id"`
+	AgentID            string    `json:"agent_id"`        // azp/appid: the calling client application
+	CallerIdentity     string    `json:"caller_identity"` // "<tid>/<oid>" of the user or calling service principal
+	MCPSessionID       string    `json:"mcp_session_id"`
+	ProtocolVersion    string    `json:"protocol_version"`
+	ToolName           string    `json:"tool_name"`
+	DownstreamResource string    `json:"downstream_resource"` // what the tool touched beyond the server, e.g. "graph:/me"; "" when nothing
+	AuthorizationMode  string    `json:"authorization_mode"`
+	ApprovalRequired   bool      `json:"approval_required"`
+	ApprovalResult     string    `json:"approval_result"`
+	LatencyMS          int64     `json:"latency_ms"`
+	ResultCode         string    `json:"result_code"`
+	Message            string    `json:"message"` // short, fixed outcome text; never argument values
+	ArgumentsBytes     int       `json:"arguments_bytes"`
+	ArgumentsSHA256    string    `json:"arguments_sha256"`
+}
+
+// timeLayout is RFC 3339 in UTC with exactly three fractional digits.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// maxMessage bounds Message so that a careless caller cannot turn it into a
+// channel for large values.
+const maxMessage = 200
+
+// MarshalJSON encodes the timestamp as RFC 3339 UTC with milliseconds.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // no methods: avoids recursion
+	return json.Marshal(struct {
+		Timestamp string `json:"timestamp"` // shallower field wins over plain.Timestamp
+		plain
+	}{e.Timestamp.UTC().Format(timeLayout), plain(e)})
+}
+
+// UnmarshalJSON accepts what MarshalJSON produces.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var v struct {
+		Timestamp string `json:"timestamp"`
+		plain
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Event(v.plain)
+	if v.Timestamp == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.Timestamp)
+	if err != nil {
+		return err
+	}
+	e.Timestamp = t
+	return nil
+}
+
+// SetCaller fills the identity fields from id: tenant, caller identity
+// ("<tid>/<oid>"), agent (the client id) and the authorization mode. It
+// never copies the display name or the bearer token. A nil id leaves the
+// fields empty.
+func (e *Event) SetCaller(id *auth.Identity) {
+	if id == nil {
+		return
+	}
+	e.TenantID = id.TenantID
+	e.CallerIdentity = id.Key()
+	e.AgentID = id.ClientID
+	switch {
+	case id.Method == auth.MethodDev:
+		e.AuthorizationMode = ModeDev
+	case id.AppOnly:
+		e.AuthorizationMode = ModeAppOnly
+	default:
+		e.AuthorizationMode = ModeDelegated
+	}
+}
+
+// normalize fills what the recorder can know and bounds Message.
+func (e *Event) normalize(serverID string, now time.Time) {
+	if e.Event == "" {
+		e.Event = EventName
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now
+	}
+	e.Timestamp = e.Timestamp.UTC()
+	if e.OperationID == "" {
+		e.OperationID = newTraceID()
+	}
+	if e.ServerID == "" {
+		e.ServerID = serverID
+	}
+	e.Message = truncate(e.Message, maxMessage)
+}

@@ -1,0 +1,42 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// JSONSink writes each event as one JSON object on one line. On Azure
+// Functions, stdout of a custom handler goes to the platform's logs, which
+// makes this sink the one that always exists.
+type JSONSink struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewJSONSink returns a sink writing JSON lines to w (os.Stdout in production).
+func NewJSONSink(w io.Writer) *JSONSink { return &JSONSink{w: w} }
+
+// Name implements Sink.
+func (s *JSONSink) Name() string { return "stdout" }
+
+// Write encodes e and writes it with its newline in a single Write call, so
+// that lines from concurrent writers to the same stream do not interleave.
+func (s *JSONSink) Write(e Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	b = append(b, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("write event line: %w", err)
+	}
+	return nil
+}
+
+// Close implements Sink; lines are written as they come, so there is nothing to flush.
+func (s *JSONSink) Close(context.Context) error { return nil }
