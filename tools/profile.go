@@ -49,7 +49,7 @@ func (s *Server) getMyProfile(ctx context.Context, _ mcp.CallToolRequest) (*mcp.
 	if denied != nil {
 		return denied, nil
 	}
-	callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), "obo" })
+	callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), audit.ModeOnBehalfOf })
 	p, err := s.Profiles.Profile(ctx, delegate.UserFrom(id))
 	if err != nil {
 		var de *delegate.Error

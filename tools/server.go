@@ -15,6 +15,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
 
@@ -61,6 +62,9 @@ func New(d Deps) (*Server, error) {
 	s := &Server{Deps: d, log: d.Log, specs: map[string]spec{}}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.Profiles == nil {
+		s.Profiles = (*delegate.Delegator)(nil) // answers "delegation is not configured"
 	}
 	if s.ToolTimeout <= 0 {
 		s.ToolTimeout = 30 * time.Second

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env("MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE", "UseDevelopmentStorage=true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != "127.0.0.1:7071" || c.MaxBodyBytes != 1<<20 || c.SnippetMaxSize != 256<<10 ||
+		c.ApprovalTTL != 15*time.Minute || c.Storage.Setting != "SNIPPETS_STORAGE" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoadEasyAuthFromPlatform(t *testing.T) {
+	c, err := Load(env("WEBSITE_AUTH_ENABLED", "True", "AzureWebJobsStorage__blobServiceUri", "https://acct.blob.core.windows.net",
+		"AzureWebJobsStorage__credential", "managedidentity", "AzureWebJobsStorage__clientId", "cid", "WEBSITE_HOSTNAME", "app.azurewebsites.net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthMode != AuthEasyAuth || c.Storage.ServiceURI != "https://acct.blob.core.windows.net" || c.Storage.ClientID != "cid" ||
+		c.Storage.Setting != "AzureWebJobsStorage" || c.AllowedHosts[0] != "app.azurewebsites.net" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// Each mistake stops the server with a message that names the variable.
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	store := []string{"SNIPPETS_STORAGE", "UseDevelopmentStorage=true"}
+	cases := []struct {
+		env  []string
+		name string
+	}{
+		{[]string{}, "MCP_AUTH_MODE"},
+		{[]string{"MCP_AUTH_MODE", "none"}, "MCP_AUTH_MODE"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_LISTEN_HOST", "0.0.0.0"}, store...), "MCP_AUTH_MODE"},
+		{append([]string{"MCP_AUTH_MODE", "jwt"}, store...), "MCP_AUTH_ISSUER"},
+		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "https://i"}, store...), "MCP_AUTH_AUDIENCE"},
+		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "not a url", "MCP_AUTH_AUDIENCE", "a"}, store...), "MCP_AUTH_ISSUER"},
+		{[]string{"MCP_AUTH_MODE", "dev"}, "SNIPPETS_STORAGE"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "FUNCTIONS_CUSTOMHANDLER_PORT", "http"}, store...), "FUNCTIONS_CUSTOMHANDLER_PORT"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_MAX_BODY_BYTES", "-1"}, store...), "MCP_MAX_BODY_BYTES"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_MAX_BODY_BYTES", "1000"}, store...), "SNIPPET_MAX_BYTES"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_APPROVAL_TTL", "forever"}, store...), "MCP_APPROVAL_TTL"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_ALLOWED_ORIGINS", "https://ok.example/path"}, store...), "MCP_ALLOWED_ORIGINS"},
+		{[]string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE__blobServiceUri", "https://a", "SNIPPETS_STORAGE__credential", "key"}, "SNIPPETS_STORAGE__credential"},
+		{[]string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE__blobServiceUri", "ftp://a"}, "SNIPPETS_STORAGE__blobServiceUri"},
+	}
+	for _, c := range cases {
+		_, err := Load(env(c.env...))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != c.name || !strings.HasPrefix(err.Error(), c.name+": ") {
+			t.Errorf("env %v: error %v, want one naming %s", c.env, err, c.name)
+		}
+	}
+}
+
+func TestOriginsNormalized(t *testing.T) {
+	c, err := Load(env("MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE", "x", "MCP_ALLOWED_ORIGINS", "https://VSCode.dev, http://localhost:6274"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AllowedOrigins, " ") != "https://vscode.dev http://localhost:6274" {
+		t.Fatalf("%v", c.AllowedOrigins)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for h, want := range map[string]bool{"127.0.0.1": true, "::1": true, "[::1]": true, "localhost": true, "127.1.2.3": true,
+		"0.0.0.0": false, "10.0.0.1": false, "example.com": false, "": false} {
+		if IsLoopback(h) != want {
+			t.Errorf("IsLoopback(%q) != %v", h, want)
+		}
+	}
+}

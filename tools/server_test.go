@@ -1,0 +1,206 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/auth"
+)
+
+type fixture struct {
+	mcp     *server.MCPServer
+	store   *memStore
+	auditor *memAuditor
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{store: newMemStore(), auditor: &memAuditor{}}
+	s, err := New(Deps{Snippets: f.store, Approvals: &memApprovals{}, Auditor: f.auditor, ServerID: "test", Version: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mcp = s.MCP()
+	return f
+}
+
+var (
+	alice    = &auth.Identity{TenantID: "t1", ObjectID: "alice", ClientID: "agent", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleDelete}, Method: auth.MethodJWT}
+	bob      = &auth.Identity{TenantID: "t1", ObjectID: "bob", ClientID: "agent", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleApprove}, Method: auth.MethodJWT}
+	readOnly = &auth.Identity{TenantID: "t1", ObjectID: "app", AppOnly: true, Roles: []string{auth.RoleRead}, Method: auth.MethodJWT}
+)
+
+// call sends one JSON-RPC message as id and returns the raw response.
+func (f *fixture) call(t *testing.T, id *auth.Identity, method string, params any) map[string]any {
+	t.Helper()
+	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	ctx := ContextFunc(auth.NewContext(context.Background(), id), httptest.NewRequest("POST", "/mcp", nil))
+	resp := f.mcp.HandleMessage(ctx, msg)
+	b, _ := json.Marshal(resp)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) tool(t *testing.T, id *auth.Identity, name string, args map[string]any) (map[string]any, bool, string) {
+	t.Helper()
+	out := f.call(t, id, "tools/call", map[string]any{"name": name, "arguments": args})
+	res, ok := out["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s: no result: %v", name, out)
+	}
+	var text strings.Builder
+	for _, c := range res["content"].([]any) {
+		text.WriteString(c.(map[string]any)["text"].(string))
+	}
+	sc, _ := res["structuredContent"].(map[string]any)
+	return sc, res["isError"] == true, text.String()
+}
+
+// Every tool states all four annotations and has a description and an
+// output schema: mcp-go's defaults would call a read tool destructive.
+func TestToolsDeclareEverything(t *testing.T) {
+	f := newFixture(t)
+	s, _ := New(Deps{Snippets: f.store})
+	for name, sp := range s.specs {
+		a := sp.tool.Annotations
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("%s: annotations not all explicit: %+v", name, a)
+		}
+		if *a.ReadOnlyHint && *a.DestructiveHint {
+			t.Errorf("%s: read-only and destructive", name)
+		}
+		if (sp.class == auth.ClassRead) != *a.ReadOnlyHint && sp.class != auth.ClassAdmin {
+			t.Errorf("%s: class %s but readOnlyHint %v", name, sp.class, *a.ReadOnlyHint)
+		}
+		if sp.tool.Description == "" || sp.tool.OutputSchema.Type != "object" {
+			t.Errorf("%s: missing description or output schema", name)
+		}
+	}
+}
+
+func TestSaveGetListRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	if _, isErr, text := f.tool(t, alice, "save_snippet", map[string]any{"snippetname": "n1", "snippet": "hello"}); isErr {
+		t.Fatal(text)
+	}
+	sc, isErr, text := f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "n1"})
+	if isErr || text != "hello" || sc["content"] != "hello" {
+		t.Fatalf("get: %v %q", sc, text)
+	}
+	sc, _, _ = f.tool(t, alice, "list_snippets", nil)
+	if items := sc["snippets"].([]any); len(items) != 1 {
+		t.Fatalf("list: %v", sc)
+	}
+	// Bob has his own space.
+	if _, isErr, _ := f.tool(t, bob, "get_snippet", map[string]any{"snippetname": "n1"}); !isErr {
+		t.Fatal("bob read alice's snippet")
+	}
+}
+
+func TestErrorsArePlainWords(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"snippetname": "../x", "snippet": "y"}, "names are"},
+		{map[string]any{"snippetname": "x"}, `missing required argument "snippet"`},
+		{map[string]any{"snippetname": "x", "snippet": 3}, `argument "snippet" must be a string, not an integer`},
+		{map[string]any{"snippetname": "x", "snippet": "y", "shared": "yes"}, `argument "shared" must be true or false`},
+		{map[string]any{"snippetname": "x", "snippet": "y", "owner": "bob"}, `unknown argument "owner"`},
+		{map[string]any{"snippetname": "x", "snippet": strings.Repeat("z", 2000)}, "the limit is 1024 bytes"},
+	}
+	for _, c := range cases {
+		_, isErr, text := f.tool(t, alice, "save_snippet", c.args)
+		if !isErr || !strings.Contains(text, c.want) {
+			t.Errorf("%v: isError=%v %q, want %q", c.args, isErr, text, c.want)
+		}
+	}
+	f.store.down = true
+	if _, isErr, text := f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "x"}); !isErr || !strings.Contains(text, "retryable") {
+		t.Errorf("storage down: %q", text)
+	}
+}
+
+// One audit event per call, allowed or denied, with the right code.
+func TestAuditEveryCall(t *testing.T) {
+	f := newFixture(t)
+	f.tool(t, alice, "save_snippet", map[string]any{"snippetname": "n1", "snippet": "secret-value"})
+	f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "missing"})
+	f.call(t, readOnly, "tools/call", map[string]any{"name": "save_snippet", "arguments": map[string]any{"snippetname": "n", "snippet": "secret-value"}})
+	f.call(t, alice, "tools/call", map[string]any{"name": "nope"})
+	f.tool(t, alice, "delete_snippet", map[string]any{"snippetname": "n1"})
+	ev := f.auditor.all()
+	want := []string{audit.ResultOK, audit.ResultNotFound, audit.ResultDenied, audit.ResultNotFound, audit.ResultApprovalRequired}
+	if len(ev) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(ev), len(want), ev)
+	}
+	for i, e := range ev {
+		if e.ResultCode != want[i] {
+			t.Errorf("event %d (%s): %s, want %s", i, e.ToolName, e.ResultCode, want[i])
+		}
+		b, _ := json.Marshal(e)
+		if strings.Contains(string(b), "secret-value") {
+			t.Errorf("event %d contains an argument value: %s", i, b)
+		}
+	}
+	if !ev[4].ApprovalRequired || ev[4].ApprovalResult != audit.ApprovalRequested {
+		t.Errorf("delete event: %+v", ev[4])
+	}
+}
+
+func TestApprovalFlowInProcess(t *testing.T) {
+	f := newFixture(t)
+	f.tool(t, alice, "save_snippet", map[string]any{"snippetname": "gone", "snippet": "x"})
+	sc, isErr, text := f.tool(t, alice, "delete_snippet", map[string]any{"snippetname": "gone"})
+	if isErr || sc["status"] != "approval_required" {
+		t.Fatalf("%v %s", sc, text)
+	}
+	id := sc["approvalId"].(string)
+	if _, isErr, _ := f.tool(t, bob, "approve_request", map[string]any{"id": id}); isErr {
+		t.Fatal("approve failed")
+	}
+	if sc, isErr, text := f.tool(t, alice, "delete_snippet", map[string]any{"snippetname": "gone", "approval_id": id}); isErr || sc["status"] != "deleted" {
+		t.Fatalf("%v %s", sc, text)
+	}
+	if _, isErr, _ := f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "gone"}); !isErr {
+		t.Fatal("still there")
+	}
+}
+
+func TestListFollowsPolicy(t *testing.T) {
+	f := newFixture(t)
+	names := func(id *auth.Identity) string {
+		out := f.call(t, id, "tools/list", map[string]any{})
+		var ns []string
+		for _, tl := range out["result"].(map[string]any)["tools"].([]any) {
+			ns = append(ns, tl.(map[string]any)["name"].(string))
+		}
+		return strings.Join(ns, ",")
+	}
+	if got := names(readOnly); strings.Contains(got, "save_snippet") || !strings.Contains(got, "get_snippet") {
+		t.Errorf("read-only app sees %s", got)
+	}
+	if got := names(nil); got != "" {
+		t.Errorf("anonymous sees %s", got)
+	}
+}
+
+func TestArgsDigestBindsTheAction(t *testing.T) {
+	a := argsDigest("delete_snippet", map[string]any{"snippetname": "x"})
+	if a != argsDigest("delete_snippet", map[string]any{"snippetname": "x", "shared": false, "approval_id": "abc"}) {
+		t.Error("approval_id or a default changed the digest")
+	}
+	if a == argsDigest("delete_snippet", map[string]any{"snippetname": "y"}) || a == argsDigest("delete_snippet", map[string]any{"snippetname": "x", "shared": true}) {
+		t.Error("different actions share a digest")
+	}
+}
