@@ -358,6 +358,12 @@ func checkCoverage(files []*bicepFile) []string {
 		"Azure CLI pre-authorized client":       "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
 		"MCP custom handler feature flag":       "'EnableMcpCustomHandlerPreview'",
 		"Entra v2 issuer":                       "/v2.0'",
+		"MCP Inspector redirect URI":            "'http://127.0.0.1:6274/oauth/callback'",
+		"MCP Inspector proxy redirect URI":      "'http://127.0.0.1:6276/oauth/callback'",
+		"Claude Code redirect URI":              "'http://localhost/callback'",
+		"claude.ai redirect URI":                "'https://claude.ai/api/mcp/auth_callback'",
+		"Cursor redirect URI":                   "'http://localhost:8787/callback'",
+		"public client flag":                    "isFallbackPublicClient: true",
 	} {
 		if !strings.Contains(text, s) {
 			problems = append(problems, fmt.Sprintf("%s (%s) appears nowhere", what, s))

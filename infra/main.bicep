@@ -72,6 +72,16 @@ param agentClientIds array = []
 @description('Register a public client (PKCE, "mobile and desktop" redirects) for MCP Inspector, Claude Code, claude.ai and Cursor.')
 param publicClientEnabled bool = true
 
+@description('Redirect URIs of the public client: MCP Inspector (UI and proxy), Claude Code (any port: Entra ignores the port of http://localhost), claude.ai, Cursor.')
+param publicClientRedirectUris array = [
+  'http://127.0.0.1:6274/oauth/callback'
+  'http://127.0.0.1:6276/oauth/callback'
+  'http://localhost:6274/oauth/callback'
+  'http://localhost/callback'
+  'https://claude.ai/api/mcp/auth_callback'
+  'http://localhost:8787/callback'
+]
+
 @description('Use this existing Entra app registration (client id) instead of creating one.')
 param existingAppClientId string = ''
 
@@ -170,7 +180,7 @@ var baseAppSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.appIdentityClientId}'
 }
 
-module function 'modules/function.bicep' = {
+module functionApp 'modules/function.bicep' = {
   name: 'function'
   scope: rg
   dependsOn: [
@@ -210,7 +220,7 @@ module apim 'modules/apim.bicep' = if (apimEnabled) {
   }
 }
 
-var functionOrigin = 'https://${function.outputs.defaultHostName}'
+var functionOrigin = 'https://${functionApp.outputs.defaultHostName}'
 var directMcpUrl = '${functionOrigin}/mcp'
 var gatewayMcpUrl = apimEnabled ? '${apim.outputs.gatewayUrl}/${mcpApiPath}/mcp' : ''
 
@@ -231,6 +241,7 @@ module entra 'modules/entra.bicep' = {
     ]
     preAuthorizedClientIds: preAuthorizedClientIds
     publicClientEnabled: publicClientEnabled
+    publicClientRedirectUris: publicClientRedirectUris
     appIdentityPrincipalId: identity.outputs.appIdentityPrincipalId
     existingAppClientId: existingAppClientId
     existingAppIdentifierUri: existingAppIdentifierUri
@@ -243,7 +254,7 @@ module functionConfig 'modules/function-config.bicep' = {
   name: 'function-config'
   scope: rg
   params: {
-    functionAppName: function.outputs.name
+    functionAppName: functionApp.outputs.name
     baseAppSettings: baseAppSettings
     clientId: entra.outputs.clientId
     allowedAudiences: entra.outputs.identifierUris
@@ -262,7 +273,7 @@ module apimMcp 'modules/apim-mcp.bicep' = if (apimEnabled) {
   scope: rg
   params: {
     apimName: apim.outputs.name
-    functionHostName: function.outputs.defaultHostName
+    functionHostName: functionApp.outputs.defaultHostName
     apiPath: mcpApiPath
     apiType: apimApiType
     clientId: entra.outputs.clientId
@@ -277,8 +288,8 @@ module apimMcp 'modules/apim-mcp.bicep' = if (apimEnabled) {
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
-output SERVICE_MCP_NAME string = function.outputs.name
-output SERVICE_MCP_HOSTNAME string = function.outputs.defaultHostName
+output SERVICE_MCP_NAME string = functionApp.outputs.name
+output SERVICE_MCP_HOSTNAME string = functionApp.outputs.defaultHostName
 
 @description('The function app\'s MCP endpoint (built-in auth).')
 output MCP_DIRECT_URL string = directMcpUrl

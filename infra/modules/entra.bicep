@@ -27,13 +27,7 @@ param preAuthorizedClientIds array
 param publicClientEnabled bool = true
 
 @description('Redirect URIs ("mobile and desktop" platform) of the public client.')
-param publicClientRedirectUris array = [
-  'http://127.0.0.1:6274/oauth/callback'
-  'http://127.0.0.1:6276/oauth/callback'
-  'http://localhost/callback'
-  'https://claude.ai/api/mcp/auth_callback'
-  'http://localhost:8787/callback'
-]
+param publicClientRedirectUris array
 
 @description('Principal (object) id of the managed identity trusted as the app\'s federated credential.')
 param appIdentityPrincipalId string
