@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -117,7 +118,9 @@ type jwksCache struct {
 	minRefresh time.Duration
 	maxAge     time.Duration
 
-	refreshMu sync.Mutex // serializes fetches; never held while mu is
+	log *slog.Logger
+
+	refreshMu sync.Mutex // serializes fetches; taken before mu, never while holding it
 
 	mu          sync.RWMutex
 	keys        []jose.JSONWebKey
@@ -195,10 +198,15 @@ func (s *jwksCache) find(ctx context.Context, kid string) ([]jose.JSONWebKey, er
 		// No kid and several keys is the token's fault: no refetch.
 		return keys, nil
 	}
-	err := s.refresh(ctx)
+	// A stale set that has the key does not wait for a fetch already under
+	// way: a slow issuer must not stall every request.
+	err := s.refresh(ctx, len(keys) == 0)
 	if again, _ := s.lookup(kid); len(again) > 0 {
 		// A failed refresh of a stale set still leaves usable keys: keep
 		// serving with them rather than lock everyone out.
+		if err != nil {
+			s.log.Warn("jwt: key set refresh failed; keeping the keys already held", "jwks_uri", s.uri, "err", err)
+		}
 		return again, nil
 	}
 	return nil, err
@@ -222,10 +230,15 @@ func (s *jwksCache) lookup(kid string) (keys []jose.JSONWebKey, fresh bool) {
 	return keys, fresh
 }
 
-// refresh fetches the set unless a fetch was attempted within minRefresh;
-// it returns nil when it decided not to fetch.
-func (s *jwksCache) refresh(ctx context.Context) error {
-	s.refreshMu.Lock()
+// refresh fetches the set unless a fetch was attempted within minRefresh,
+// or (when wait is false) another fetch is under way. It returns nil when it
+// decided not to fetch.
+func (s *jwksCache) refresh(ctx context.Context, wait bool) error {
+	if wait {
+		s.refreshMu.Lock()
+	} else if !s.refreshMu.TryLock() {
+		return nil
+	}
 	defer s.refreshMu.Unlock()
 	s.mu.RLock()
 	recent := s.now().Sub(s.lastAttempt) < s.minRefresh

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -39,6 +40,8 @@ type JWTConfig struct {
 	KeyMaxAge          time.Duration // refetch the key set on next use once it is this old; 0 means 1 h
 	CacheSize          int           // verified tokens remembered; 0 means 10,000, negative disables the cache
 	CacheMaxAge        time.Duration // longest a verification is reused, whatever the token's expiry; 0 means 10 min
+
+	Logger *slog.Logger // for key set refresh failures that do not fail a request; nil means slog.Default()
 }
 
 // TenantPlaceholder in JWTConfig.Issuer stands for the token's tid.
@@ -155,6 +158,7 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
 		now:        a.now,
 		minRefresh: jwtDuration(cfg.KeyRefreshInterval, DefaultKeyRefreshInterval),
 		maxAge:     jwtDuration(cfg.KeyMaxAge, DefaultKeyMaxAge),
+		log:        cmp.Or(cfg.Logger, slog.Default()),
 	}
 	if err := a.keys.load(ctx); err != nil {
 		return nil, fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)

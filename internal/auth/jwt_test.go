@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -327,7 +329,11 @@ func TestJWTBogusKidFloodIsRateLimited(t *testing.T) {
 
 func TestJWTStaleKeysAreRefetched(t *testing.T) {
 	t.Parallel()
-	iss, a, clk := jwtSetup(t, func(c *JWTConfig) { c.CacheSize = -1 })
+	var logs bytes.Buffer
+	iss, a, clk := jwtSetup(t, func(c *JWTConfig) {
+		c.CacheSize = -1
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
 	tok := iss.Mint(t, authtest.Claims{Expiry: clk.Now().Add(3 * time.Hour)})
 	if _, err := a.Authenticate(jwtRequest(tok)); err != nil {
 		t.Fatal(err)
@@ -345,6 +351,9 @@ func TestJWTStaleKeysAreRefetched(t *testing.T) {
 	clk.Advance(DefaultKeyMaxAge)
 	if _, err := a.Authenticate(jwtRequest(tok)); err != nil {
 		t.Fatalf("stale keys during outage: %v", err)
+	}
+	if !strings.Contains(logs.String(), "key set refresh failed") || strings.Contains(logs.String(), strings.Split(tok, ".")[1]) {
+		t.Fatalf("outage not logged, or logged with the token: %s", logs.String())
 	}
 	// ...but a new kid cannot be checked: that is the server's problem, not
 	// the caller's, so it is not a rejection.
