@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/delegate/delegatetest"
 )
 
 // TestManagedIdentityAssertion runs the Azure path: the app authenticates to
@@ -23,19 +24,19 @@ import (
 // (IDENTITY_ENDPOINT/IDENTITY_HEADER). azidentity reads those from the
 // process environment, so this test cannot run in parallel.
 func TestManagedIdentityAssertion(t *testing.T) {
-	setup := func(t *testing.T, status int) (*env, *fakeMI, *delegate.Delegator) {
+	setup := func(t *testing.T, status int) (*env, *delegatetest.ManagedIdentity, *delegate.Delegator) {
 		e := newEnv(t)
 		// A fresh identity per run: MSAL caches managed identity tokens process-wide.
-		mi := newFakeMI(t, guid(), "api://AzureADTokenExchange")
-		mi.status = status
-		t.Setenv("IDENTITY_ENDPOINT", mi.srv.URL+"/msi/token")
-		t.Setenv("IDENTITY_HEADER", mi.header)
-		e.entra.secret = ""
-		e.entra.assertion = mi.token
+		mi := delegatetest.NewManagedIdentity(t, guid(), "api://AzureADTokenExchange")
+		mi.Status = status
+		t.Setenv("IDENTITY_ENDPOINT", mi.URL())
+		t.Setenv("IDENTITY_HEADER", mi.Header)
+		e.entra.Secret = ""
+		e.entra.Assertion = mi.Token
 		e.cfg.ClientSecret = ""
 		e.cfg.AllowSecret = false
 		e.cfg.InAzure = true
-		e.cfg.ManagedIdentityClientID = mi.clientID
+		e.cfg.ManagedIdentityClientID = mi.ClientID
 		return e, mi, e.delegator()
 	}
 
@@ -51,15 +52,15 @@ func TestManagedIdentityAssertion(t *testing.T) {
 				t.Errorf("profile = %+v", p)
 			}
 		}
-		if got := e.entra.exchangeCount(); got != 1 {
+		if got := e.entra.Exchanges(); got != 1 {
 			t.Errorf("exchanges = %d, want 1", got)
 		}
-		seen := mi.rec.all()
+		seen := mi.Requests()
 		if len(seen) == 0 {
 			t.Fatal("the managed identity endpoint was never asked for the assertion")
 		}
 		for _, r := range seen {
-			if r.contains(u.Token) {
+			if r.Contains(u.Token) {
 				t.Errorf("inbound token sent to the managed identity endpoint")
 			}
 		}
@@ -72,7 +73,7 @@ func TestManagedIdentityAssertion(t *testing.T) {
 		if de := asError(t, err); de.Kind != delegate.KindMisconfigured {
 			t.Errorf("kind = %q (%v), want misconfigured", de.Kind, err)
 		}
-		if got := e.entra.exchangeCount(); got != 0 {
+		if got := e.entra.Exchanges(); got != 0 {
 			t.Errorf("exchanges = %d, want 0 without an assertion", got)
 		}
 	})
@@ -107,8 +108,8 @@ func TestCertificateCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.entra.secret = ""
-	e.entra.cert = cert
+	e.entra.Secret = ""
+	e.entra.Cert = cert
 	e.cfg.ClientSecret = ""
 	e.cfg.CertificatePath = path
 	d := e.delegator()

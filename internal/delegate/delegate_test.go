@@ -3,12 +3,9 @@ package delegate_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/delegate/delegatetest"
 )
 
 const signInURL = "https://app.example/.auth/login/aad"
@@ -26,8 +24,8 @@ type env struct {
 	t        *testing.T
 	tenant   string
 	clientID string
-	entra    *fakeEntra
-	graph    *fakeGraph
+	entra    *delegatetest.Entra
+	graph    *delegatetest.Graph
 	cfg      delegate.Config
 	client   *http.Client
 }
@@ -35,18 +33,16 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, tenant: guid(), clientID: guid()}
-	e.entra = newFakeEntra(t, e.tenant, e.clientID, "")
-	e.graph = newFakeGraph(t, e.entra)
-	gu, _ := url.Parse(e.graph.srv.URL)
-	e.entra.scope = "https://" + gu.Host + "/.default"
-	e.entra.secret = "dev-secret-" + randomHex(8)
+	e.entra = delegatetest.NewEntra(t, e.tenant, e.clientID)
+	e.graph = delegatetest.NewGraph(t, e.entra)
+	e.entra.Secret = "dev-secret-" + guid()
 
 	vars := map[string]string{
 		"WEBSITE_AUTH_CLIENT_ID":           e.clientID,
 		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS": e.tenant,
-		"MCP_OBO_CLIENT_SECRET":            e.entra.secret,
-		"AZURE_AUTHORITY_HOST":             e.entra.srv.URL,
-		"MCP_GRAPH_ENDPOINT":               e.graph.srv.URL,
+		"MCP_OBO_CLIENT_SECRET":            e.entra.Secret,
+		"AZURE_AUTHORITY_HOST":             e.entra.URL(),
+		"MCP_GRAPH_ENDPOINT":               e.graph.URL(),
 		"WEBSITE_HOSTNAME":                 "app.example",
 		"WEBSITE_AUTH_ENABLED":             "true",
 	}
@@ -56,13 +52,7 @@ func newEnv(t *testing.T) *env {
 	}
 	cfg.AllowSecret = true
 	e.cfg = cfg
-
-	pool := x509.NewCertPool()
-	pool.AddCert(e.entra.srv.Certificate())
-	pool.AddCert(e.graph.srv.Certificate())
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	t.Cleanup(tr.CloseIdleConnections)
-	e.client = &http.Client{Transport: tr}
+	e.client = delegatetest.Client(t, e.entra.Certificate(), e.graph.Certificate())
 	return e
 }
 
@@ -77,48 +67,14 @@ func (e *env) delegator(opts ...delegate.Option) *delegate.Delegator {
 
 func (e *env) user(scenario string) delegate.User {
 	oid := guid()
-	return delegate.User{TenantID: e.tenant, ObjectID: oid, Token: userToken(e.tenant, oid, scenario, time.Now().Add(time.Hour))}
+	return delegate.User{TenantID: e.tenant, ObjectID: oid, Token: delegatetest.UserToken(e.tenant, oid, scenario, time.Now().Add(time.Hour))}
 }
 
 // checkNoLeak asserts the inbound token went to the token endpoint as the
-// on-behalf-of assertion and nowhere else: not in any other request to the
-// authority, nowhere in anything Graph saw.
+// on-behalf-of assertion and nowhere else.
 func (e *env) checkNoLeak(inbound string) {
 	e.t.Helper()
-	tokenPath := "/" + e.tenant + "/oauth2/v2.0/token"
-	asAssertion := 0
-	for _, r := range e.entra.rec.all() {
-		if !r.contains(inbound) {
-			continue
-		}
-		if r.Method != http.MethodPost || r.Path != tokenPath || r.Form.Get("assertion") != inbound {
-			e.t.Errorf("inbound token sent to the authority outside the assertion: %s %s", r.Method, r.Path)
-			continue
-		}
-		for k, vs := range r.Form {
-			for _, v := range vs {
-				if k != "assertion" && strings.Contains(v, inbound) {
-					e.t.Errorf("inbound token in form field %q", k)
-				}
-			}
-		}
-		for k, vs := range r.Header {
-			for _, v := range vs {
-				if strings.Contains(v, inbound) {
-					e.t.Errorf("inbound token in token request header %q", k)
-				}
-			}
-		}
-		asAssertion++
-	}
-	if asAssertion == 0 {
-		e.t.Errorf("inbound token never reached the token endpoint as the assertion")
-	}
-	for _, r := range e.graph.rec.all() {
-		if r.contains(inbound) {
-			e.t.Errorf("inbound token reached Graph: %s %s", r.Method, r.Path)
-		}
-	}
+	delegatetest.CheckNoLeak(e.t, inbound, e.entra, e.graph)
 }
 
 func TestProfileOnBehalfOf(t *testing.T) {
@@ -135,7 +91,7 @@ func TestProfileOnBehalfOf(t *testing.T) {
 	if p != want {
 		t.Errorf("profile = %+v, want %+v", p, want)
 	}
-	if got := e.entra.exchangeCount(); got != 1 {
+	if got := e.entra.Exchanges(); got != 1 {
 		t.Errorf("exchanges after first call = %d, want 1", got)
 	}
 
@@ -147,17 +103,17 @@ func TestProfileOnBehalfOf(t *testing.T) {
 	if p2 != want {
 		t.Errorf("second profile = %+v, want %+v", p2, want)
 	}
-	if got := e.entra.exchangeCount(); got != 1 {
+	if got := e.entra.Exchanges(); got != 1 {
 		t.Errorf("exchanges after second call = %d, want 1 (cache miss)", got)
 	}
 
-	seen := e.graph.rec.all()
+	seen := e.graph.Requests()
 	if len(seen) != 2 {
 		t.Fatalf("Graph saw %d requests, want 2", len(seen))
 	}
 	for _, r := range seen {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if who, ok := e.entra.lookup(tok); !ok || who.oid != u.ObjectID {
+		if who, ok := e.entra.Lookup(tok); !ok || who.ObjectID != u.ObjectID {
 			t.Errorf("Graph got a token the authority did not issue for this user")
 		}
 		if r.Method != http.MethodGet || r.Path != "/v1.0/me" {
@@ -165,10 +121,10 @@ func TestProfileOnBehalfOf(t *testing.T) {
 		}
 	}
 	e.checkNoLeak(u.Token)
-	if e.entra.discoveryHits != 0 {
+	if e.entra.DiscoveryHits() != 0 {
 		t.Errorf("instance discovery was used against a private authority")
 	}
-	if got, want := d.Resource(), strings.TrimPrefix(e.graph.srv.URL, "https://"); got != want {
+	if got, want := d.Resource(), e.graph.Host(); got != want {
 		t.Errorf("Resource() = %q, want %q", got, want)
 	}
 }
@@ -195,18 +151,18 @@ func TestUsersNeverShareTokens(t *testing.T) {
 		}
 		e.checkNoLeak(u.Token)
 	}
-	if got := e.entra.exchangeCount(); got != len(users) {
+	if got := e.entra.Exchanges(); got != len(users) {
 		t.Errorf("exchanges = %d, want one per user (%d)", got, len(users))
 	}
 
 	// Same user, new inbound token (a new sign-in): a new exchange, never
 	// the token obtained with the old one.
 	u := users[0]
-	u.Token = userToken(e.tenant, u.ObjectID, "", time.Now().Add(time.Hour))
+	u.Token = delegatetest.UserToken(e.tenant, u.ObjectID, "", time.Now().Add(time.Hour))
 	if _, err := d.Profile(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.entra.exchangeCount(); got != len(users)+1 {
+	if got := e.entra.Exchanges(); got != len(users)+1 {
 		t.Errorf("exchanges after a new inbound token = %d, want %d", got, len(users)+1)
 	}
 
@@ -214,11 +170,11 @@ func TestUsersNeverShareTokens(t *testing.T) {
 	// not get the first user's cached Graph token either.
 	other := users[1]
 	other.Token = users[0].Token
-	before := e.entra.exchangeCount()
+	before := e.entra.Exchanges()
 	if _, err := d.Profile(context.Background(), other); err == nil {
 		t.Errorf("a profile for a token of someone else was returned")
 	}
-	if got := e.entra.exchangeCount(); got != before+1 {
+	if got := e.entra.Exchanges(); got != before+1 {
 		t.Errorf("a different user reused a cached credential: exchanges %d, want %d", got, before+1)
 	}
 }
@@ -240,30 +196,30 @@ func TestCacheBoundAndExpiry(t *testing.T) {
 	}
 	// a, b and c exchange once each; b is served from the cache twice;
 	// c pushed a (the least recently used) out, so a exchanges again.
-	if got := e.entra.exchangeCount(); got != 4 {
+	if got := e.entra.Exchanges(); got != 4 {
 		t.Errorf("exchanges = %d, want 4", got)
 	}
 
 	// An entry lives until its inbound token expires.
 	u := e.user("")
-	u.Token = userToken(e.tenant, u.ObjectID, "", now.Add(10*time.Minute))
-	before := e.entra.exchangeCount()
+	u.Token = delegatetest.UserToken(e.tenant, u.ObjectID, "", now.Add(10*time.Minute))
+	before := e.entra.Exchanges()
 	for range 2 {
 		if _, err := d.Profile(context.Background(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := e.entra.exchangeCount(); got != before+1 {
+	if got := e.entra.Exchanges(); got != before+1 {
 		t.Errorf("exchanges for a live token = %d, want %d", got, before+1)
 	}
-	before = e.entra.exchangeCount()
+	before = e.entra.Exchanges()
 	mu.Lock()
 	now = now.Add(11 * time.Minute)
 	mu.Unlock()
 	if _, err := d.Profile(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.entra.exchangeCount(); got != before+1 {
+	if got := e.entra.Exchanges(); got != before+1 {
 		t.Errorf("exchanges after the inbound token expired = %d, want %d", got, before+1)
 	}
 }
@@ -338,16 +294,16 @@ func TestFailuresBecomeActionableErrors(t *testing.T) {
 				t.Errorf("RetryAfter = %s, want %s", de.RetryAfter, tc.retryAfter)
 			}
 			for _, text := range []string{de.UserMessage(), err.Error()} {
-				if strings.Contains(text, u.Token) || strings.Contains(text, "graph-at") || strings.Contains(text, e.entra.secret) {
+				if strings.Contains(text, u.Token) || strings.Contains(text, "graph-at") || strings.Contains(text, e.entra.Secret) {
 					t.Errorf("error text carries a token or secret: %q", text)
 				}
 			}
-			for _, r := range e.graph.rec.all() {
-				if r.contains(u.Token) {
+			for _, r := range e.graph.Requests() {
+				if r.Contains(u.Token) {
 					t.Errorf("inbound token reached Graph")
 				}
 			}
-			for _, r := range e.entra.rec.all() {
+			for _, r := range e.entra.Requests() {
 				if r.Path == "/collect" {
 					t.Errorf("a Graph redirect was followed")
 				}
@@ -366,7 +322,7 @@ func TestGraphRejectionDropsCachedToken(t *testing.T) {
 			t.Fatalf("err = %v, want unauthorized", err)
 		}
 	}
-	if got := e.entra.exchangeCount(); got != 2 {
+	if got := e.entra.Exchanges(); got != 2 {
 		t.Errorf("exchanges = %d, want 2: a token Graph refused must not be reused", got)
 	}
 }
@@ -398,7 +354,7 @@ func TestCallerProblems(t *testing.T) {
 			}
 		})
 	}
-	if got := e.entra.exchangeCount(); got != 0 {
+	if got := e.entra.Exchanges(); got != 0 {
 		t.Errorf("exchanges = %d, want none for rejected callers", got)
 	}
 
