@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
@@ -103,7 +104,9 @@ func authenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator,
 	case config.AuthEasyAuth:
 		return auth.EasyAuth{}, meta, nil
 	case config.AuthJWT:
-		meta.AuthorizationServers = []string{cfg.JWT.Issuer}
+		// A multi-tenant issuer names its tenant per token; clients are sent
+		// to Entra's "organizations" authority, which signs in any of them.
+		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, auth.TenantPlaceholder, "organizations", 1)}
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		j, err := auth.NewJWT(sctx, auth.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})

@@ -21,14 +21,14 @@ export FUNCTIONS_CUSTOMHANDLER_PORT=$port
 export SNIPPETS_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;"
 
 if [ "${AUTH:-dev}" = "jwt" ]; then
-  issuer_port=${DEVISSUER_PORT:-7072}
-  go run ./cmd/devissuer -addr "127.0.0.1:$issuer_port" &
+  issuer_addr="127.0.0.1:${DEVISSUER_PORT:-7072}"
+  mkdir -p .devissuer && go build -o .devissuer/devissuer ./cmd/devissuer
+  .devissuer/devissuer serve -addr "$issuer_addr" &
   pids+=($!)
-  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$issuer_port") 2>/dev/null && break; sleep 0.2; done
-  export MCP_AUTH_MODE=jwt
-  export MCP_AUTH_ISSUER="http://127.0.0.1:$issuer_port"
-  export MCP_AUTH_AUDIENCE="${MCP_AUTH_AUDIENCE:-api://snippets-mcp-local}"
-  token=$(go run ./cmd/devissuer mint -issuer "$MCP_AUTH_ISSUER" -aud "$MCP_AUTH_AUDIENCE")
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/${issuer_addr%:*}/${issuer_addr#*:}) 2>/dev/null && break; sleep 0.1; done
+  # MCP_AUTH_MODE, _ISSUER, _AUDIENCE and _TENANTS for this issuer.
+  while IFS= read -r line; do export "$line"; done < <(.devissuer/devissuer env -addr "$issuer_addr")
+  token=$(.devissuer/devissuer mint -addr "$issuer_addr" -roles Snippets.Write,Snippets.Delete)
   auth_hint="--header \"Authorization: Bearer $token\""
 else
   export MCP_AUTH_MODE=dev

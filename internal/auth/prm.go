@@ -83,8 +83,21 @@ func (m *Metadata) Challenge(w http.ResponseWriter, r *http.Request, err error) 
 func Require(a Authenticator, m *Metadata, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := a.Authenticate(r)
-		if err != nil || id == nil {
+		var rej *RejectError
+		switch {
+		case err == nil && id != nil:
+		case err == nil || errors.Is(err, ErrNoCredentials) || errors.As(err, &rej):
 			m.Challenge(w, r, err)
+			return
+		default:
+			// The credentials could not be checked (the issuer's keys are
+			// unreachable): not the client's fault, and a 401 would make it
+			// discard a token that may be fine.
+			w.Header().Set("Retry-After", "5")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable",
+				"error_description": "the token could not be checked right now; retry shortly"})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -57,5 +58,19 @@ func TestRequirePutsIdentityInContext(t *testing.T) {
 	Require(EasyAuth{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code != 401 {
 		t.Fatalf("easyauth without principal: %d", w.Code)
+	}
+}
+
+type failing struct{}
+
+func (failing) Authenticate(*http.Request) (*Identity, error) {
+	return nil, errors.New("jwks unreachable")
+}
+
+func TestRequireUnavailableIs503(t *testing.T) {
+	w := httptest.NewRecorder()
+	Require(failing{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || w.Header().Get("WWW-Authenticate") != "" {
+		t.Fatalf("%d %v", w.Code, w.Header())
 	}
 }

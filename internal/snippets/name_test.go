@@ -7,7 +7,7 @@ import (
 
 func TestValidateName(t *testing.T) {
 	good := []string{"a", "notes", "my-snippet_1.txt", "A.B-C_D", strings.Repeat("x", MaxNameLen)}
-	bad := []string{"", ".hidden", "-x", "_x", "a/b", `a\b`, "..", "a..b", "../etc/passwd", "a b", "naïve", "ａbc" /* fullwidth */,
+	bad := []string{"", ".hidden", "-x", "_x", "a/b", `a\b`, "..", "a..b", "../etc/passwd", "a b", "naïve", "ａbc", /* fullwidth */
 		"a\x00b", "a%2fb", "a?b", "a#b", "a:b", strings.Repeat("x", MaxNameLen+1), "snippet\n"}
 	for _, n := range good {
 		if err := ValidateName(n); err != nil {
