@@ -49,7 +49,9 @@ func (s *Server) getMyProfile(ctx context.Context, _ mcp.CallToolRequest) (*mcp.
 	if denied != nil {
 		return denied, nil
 	}
-	callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), audit.ModeOnBehalfOf })
+	if !id.AppOnly { // an app-only caller is refused before any exchange
+		callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), audit.ModeOnBehalfOf })
+	}
 	p, err := s.Profiles.Profile(ctx, delegate.UserFrom(id))
 	if err != nil {
 		var de *delegate.Error
