@@ -75,7 +75,10 @@ func NewIssuer(t testing.TB) *Issuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", iss.serveDiscovery)
 	mux.HandleFunc("GET /discovery/v2.0/keys", iss.serveJWKS)
-	iss.srv = httptest.NewServer(mux)
+	// Assign srv before serving: handlers read iss.srv.URL, and requests
+	// from another process carry no happens-before edge the race detector sees.
+	iss.srv = httptest.NewUnstartedServer(mux)
+	iss.srv.Start()
 	t.Cleanup(iss.srv.Close)
 	return iss
 }

@@ -47,7 +47,8 @@ type Entra struct {
 // closed when the test ends.
 func NewEntra(t testing.TB, tenant, clientID string) *Entra {
 	f := &Entra{Tenant: tenant, ClientID: clientID, issued: map[string]Issued{}, stop: make(chan struct{})}
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.StartTLS() // after the assignment: handlers read f.srv.URL
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() { close(f.stop) }) // runs first: cleanups are LIFO
 	return f

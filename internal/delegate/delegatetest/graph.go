@@ -26,7 +26,8 @@ type Graph struct {
 // entra.Scope to this Graph's ".default" scope. It is closed when the test ends.
 func NewGraph(t testing.TB, entra *Entra) *Graph {
 	g := &Graph{entra: entra}
-	g.srv = httptest.NewTLSServer(http.HandlerFunc(g.serve))
+	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(g.serve))
+	g.srv.StartTLS() // after the assignment: handlers read g.srv.URL
 	t.Cleanup(g.srv.Close)
 	entra.Scope = "https://" + g.Host() + "/.default"
 	return g
