@@ -59,7 +59,6 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 		Profiles:    profiles,
 		Auditor:     auditor,
 		ServerID:    acfg.ServerID,
-		AuthMode:    cfg.AuthMode,
 		ToolTimeout: cfg.ToolTimeout,
 		PolicyFile:  cfg.ToolPolicyFile,
 		Version:     version,

@@ -36,7 +36,6 @@ type Deps struct {
 	Auditor     Auditor
 	Log         *slog.Logger
 	ServerID    string
-	AuthMode    string        // recorded as authorization_mode
 	ToolTimeout time.Duration // bound on one tool call
 	PolicyFile  string        // MCP_TOOL_POLICY, "" for defaults
 	Version     string
