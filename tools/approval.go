@@ -190,42 +190,33 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 		fmt.Sprintf("Deleted snippet %q (approved by %s).", name, r.DecidedBy)), nil
 }
 
-// approvalError says why an approval could not be used or decided.
+// approvalError says why an approval could not be used or decided, and
+// records the approval outcome for the audit event.
 func (s *Server) approvalError(ctx context.Context, err error) *mcp.CallToolResult {
-	result := map[error]string{
-		approval.ErrNotFound:     audit.ApprovalMismatch,
-		approval.ErrExpired:      audit.ApprovalExpired,
-		approval.ErrDenied:       audit.ApprovalDenied,
-		approval.ErrUsed:         audit.ApprovalMismatch,
-		approval.ErrPending:      audit.ApprovalPending,
-		approval.ErrNotYours:     audit.ApprovalMismatch,
-		approval.ErrMismatch:     audit.ApprovalMismatch,
-		approval.ErrSelfApproval: "",
-		approval.ErrDecided:      "",
+	var outcome, hint string
+	switch {
+	case errors.Is(err, approval.ErrExpired):
+		outcome, hint = audit.ApprovalExpired, "; call delete_snippet without approval_id to request a new one"
+	case errors.Is(err, approval.ErrPending):
+		outcome, hint = audit.ApprovalPending, "; ask an approver to run approve_request, then call again"
+	case errors.Is(err, approval.ErrDenied):
+		outcome, hint = audit.ApprovalDenied, "; call delete_snippet without approval_id to request a new approval"
+	case errors.Is(err, approval.ErrUsed):
+		outcome, hint = audit.ApprovalMismatch, "; call delete_snippet without approval_id to request a new approval"
+	case errors.Is(err, approval.ErrMismatch):
+		outcome, hint = audit.ApprovalMismatch, "; repeat the call with exactly the arguments of the original request"
+	case errors.Is(err, approval.ErrNotFound), errors.Is(err, approval.ErrNotYours):
+		outcome = audit.ApprovalMismatch
+	case errors.Is(err, approval.ErrSelfApproval), errors.Is(err, approval.ErrDecided):
+	default:
+		s.log.Warn("approval storage failed", "err", err)
+		return fail(ctx, audit.ResultUnavailable, "approval storage is unavailable right now (retryable); nothing was deleted. Retry in a few seconds.")
 	}
-	for e, res := range result {
-		if errors.Is(err, e) {
-			callFrom(ctx).set(func(c *call) {
-				if res != "" {
-					c.approvalResult = res
-				}
-			})
-			msg := e.Error()
-			switch e {
-			case approval.ErrExpired:
-				msg += "; call delete_snippet without approval_id to request a new one"
-			case approval.ErrPending:
-				msg += "; ask an approver to run approve_request, then call again"
-			case approval.ErrMismatch:
-				msg += "; repeat the call with exactly the arguments of the original request"
-			case approval.ErrDenied, approval.ErrUsed:
-				msg += "; call delete_snippet without approval_id to request a new approval"
-			}
-			return fail(ctx, audit.ResultDenied, msg)
-		}
+	if outcome != "" {
+		callFrom(ctx).set(func(c *call) { c.approvalResult = outcome })
 	}
-	s.log.Warn("approval storage failed", "err", err)
-	return fail(ctx, audit.ResultUnavailable, "approval storage is unavailable right now (retryable); nothing was deleted. Retry in a few seconds.")
+	// The store returns its sentinel errors unwrapped; their text is for people.
+	return fail(ctx, audit.ResultDenied, err.Error()+hint)
 }
 
 func (s *Server) listApprovals(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
