@@ -164,11 +164,11 @@ func (s *Store) List(ctx context.Context, sp Space, prefix, cursor string, limit
 	}
 	resp, err := s.c.NewListBlobsFlatPager(opts).NextPage(ctx)
 	if err != nil {
-		if storage.IsUnavailable(err) {
-			return Page{}, s.wrap("list", prefix, err)
+		if cursor != "" && storage.IsBadRequest(err) {
+			// A marker the store rejects is the client's cursor, not an outage.
+			return Page{}, &InvalidError{Msg: "cursor is not valid here: pass the nextCursor of the previous page unchanged, or none to start over"}
 		}
-		// A marker the store rejects is the client's cursor, not an outage.
-		return Page{}, &InvalidError{Msg: "cursor is not valid here: pass the nextCursor of the previous page unchanged, or none to start over"}
+		return Page{}, s.wrap("list", prefix, err)
 	}
 	var p Page
 	for _, b := range resp.Segment.BlobItems {

@@ -115,6 +115,10 @@ func IsUnavailable(err error) bool {
 	return st == 0 && !errors.Is(err, context.Canceled) || st == http.StatusTooManyRequests || st >= 500
 }
 
+// IsBadRequest reports a request the service refused as malformed (400),
+// such as a list marker it did not issue.
+func IsBadRequest(err error) bool { return statusOf(err) == http.StatusBadRequest }
+
 func statusOf(err error) int {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
