@@ -73,14 +73,33 @@ func LimitBody(max int64, next http.Handler) http.Handler {
 // allowLoopback also admits http(s)://localhost, 127.0.0.1 and [::1] on
 // any port: right for a server on a developer's machine, never set it
 // behind the platform.
+//
+// An admitted origin gets CORS headers, and its preflight is answered
+// here, so browser clients (MCP Inspector in direct mode) can connect.
 func CheckOrigin(allowed []string, allowLoopback bool, next http.Handler) http.Handler {
 	set := make(map[string]bool, len(allowed))
 	for _, o := range allowed {
 		set[strings.ToLower(o)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && !set[strings.ToLower(o)] && !(allowLoopback && loopbackOrigin(o)) {
+		o := r.Header.Get("Origin")
+		if o == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !set[strings.ToLower(o)] && !(allowLoopback && loopbackOrigin(o)) {
 			http.Error(w, "Forbidden: origin not allowed", http.StatusForbidden)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "POST, GET")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Mcp-Method, Mcp-Name, Traceparent")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -92,3 +92,29 @@ func TestPostOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSForAdmittedOrigins(t *testing.T) {
+	h := CheckOrigin([]string{"http://localhost:6274"}, false, PostOnly(ok))
+	r := httptest.NewRequest("OPTIONS", "/mcp", nil)
+	r.Header.Set("Origin", "http://localhost:6274")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	w := do(h, r)
+	if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "http://localhost:6274" ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", w.Code, w.Header())
+	}
+	r = httptest.NewRequest("OPTIONS", "/mcp", nil)
+	r.Header.Set("Origin", "https://evil.example")
+	r.Header.Set("Access-Control-Request-Method", "POST")
+	if w := do(h, r); w.Code != 403 || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign preflight: %d %v", w.Code, w.Header())
+	}
+	r = httptest.NewRequest("POST", "/mcp", strings.NewReader("x"))
+	r.Header.Set("Origin", "http://localhost:6274")
+	if w := do(h, r); w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "http://localhost:6274" {
+		t.Fatalf("simple request: %d %v", w.Code, w.Header())
+	}
+	if w := do(h, httptest.NewRequest("OPTIONS", "/mcp", nil)); w.Code != 405 {
+		t.Fatalf("OPTIONS without Origin: %d", w.Code)
+	}
+}
