@@ -47,3 +47,15 @@ stage:
 
 clean:
 	rm -rf $(BIN) dist .azurite
+
+## bench: framework overhead, storage path, cold start and memory against baselines
+## measured in the same run, on loopback (a few minutes); report in bench/results/
+BENCH_FLAGS ?=
+bench: tools
+	BENCH=1 $(GO) test -count=1 -run '^TestBench$$' -timeout 30m -v $(BENCH_FLAGS) ./bench
+
+## soak: the long reliability forms: SOAK_DURATION (10m) of mixed load with error rate,
+## p99 and memory drift (report in bench/results/soak-latest.md), and the 30 s slow-body cut
+SOAK_DURATION ?= 10m
+soak: tools
+	SOAK=1 SOAK_DURATION=$(SOAK_DURATION) $(GO) test -count=1 -run '^(TestSoak|TestSlowBodyCut)$$' -timeout 40m -v ./e2e

@@ -1,0 +1,697 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/snippets-mcp/server/bench/baseline"
+	"github.com/snippets-mcp/server/bench/load"
+	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/config"
+	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
+)
+
+// TestBench is the benchmark driver behind `make bench`. It builds the
+// server and both baselines, starts them on loopback next to Azurite and
+// a local OpenID issuer, measures framework overhead, the storage path,
+// cold start and memory, runs the in-process Go benchmarks, and writes a
+// report (markdown and JSON) to bench/results/. It runs only with
+// BENCH=1, so `go test ./...` skips it.
+//
+// Knobs (environment): BENCH_DURATION (each measured run, default 5s),
+// BENCH_ROUNDS (interleaved rounds, 3), BENCH_CONCURRENCY (8),
+// BENCH_COLD_STARTS (20 per binary), BENCH_MEM_REQUESTS (100000),
+// BENCH_CONNS (1000), BENCH_PHASES (overhead,storage,cold,memory,micro),
+// BENCH_OUT (bench/results).
+func TestBench(t *testing.T) {
+	if os.Getenv("BENCH") != "1" {
+		t.Skip("the benchmark driver runs with BENCH=1 (make bench)")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &driver{t: t, root: filepath.Dir(wd), work: t.TempDir(), nextID: 1}
+	d.report = &Report{Started: time.Now(), Settings: Settings{
+		Duration:     envDuration(t, "BENCH_DURATION", 5*time.Second),
+		Rounds:       envInt(t, "BENCH_ROUNDS", 3),
+		Concurrency:  envInt(t, "BENCH_CONCURRENCY", 8),
+		ColdStarts:   envInt(t, "BENCH_COLD_STARTS", 20),
+		MemRequests:  int64(envInt(t, "BENCH_MEM_REQUESTS", 100_000)),
+		Connections:  envInt(t, "BENCH_CONNS", 1000),
+		AuditSink:    "a file (the server's stdout redirected to a regular file)",
+		AuthMode:     "jwt (RS256 token from a local issuer, verified once, then cached by the server)",
+		SnippetBytes: 1024,
+	}}
+	out := os.Getenv("BENCH_OUT")
+	if out == "" {
+		out = filepath.Join(d.root, "bench", "results")
+	}
+	phases := os.Getenv("BENCH_PHASES")
+	if phases == "" {
+		phases = "overhead,storage,cold,memory,micro"
+	}
+	d.report.Machine = machine()
+	d.build()
+	d.iss = authtest.NewIssuer(t)
+	d.token = d.iss.Mint(t, authtest.Claims{Expiry: time.Now().Add(3 * time.Hour)})
+	d.startAzurite()
+
+	for _, ph := range strings.Split(phases, ",") {
+		start := time.Now()
+		switch strings.TrimSpace(ph) {
+		case "overhead":
+			d.overhead()
+		case "storage":
+			d.storagePath()
+		case "cold":
+			d.coldStart()
+		case "memory":
+			d.memory()
+		case "micro":
+			d.micro(out)
+		default:
+			t.Fatalf("BENCH_PHASES: unknown phase %q", ph)
+		}
+		t.Logf("phase %s took %s", ph, time.Since(start).Round(time.Second))
+	}
+	d.report.Machine.LoadAfter = loadavg()
+	d.report.Elapsed = time.Since(d.report.Started)
+	d.report.Judge()
+	path, err := d.report.Write(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	d.report.Markdown(&md)
+	fmt.Println(md.String())
+	t.Logf("report: %s (and latest.md, latest.json)", path)
+}
+
+type driver struct {
+	t      *testing.T
+	root   string
+	work   string
+	report *Report
+	nextID uint64
+
+	serverBin, mcpBin, httpBin string
+	iss                        *authtest.Issuer
+	token                      string
+	azurite                    *Proc
+	azPort                     int
+}
+
+func (d *driver) build() {
+	d.t.Helper()
+	d.serverBin = filepath.Join(d.work, "snippets-mcp")
+	d.mcpBin = filepath.Join(d.work, "baseline-mcp")
+	d.httpBin = filepath.Join(d.work, "baseline-http")
+	// The server is built as `make stage` builds it (minus the target
+	// platform): no race detector, trimmed paths, stripped symbols.
+	for _, b := range []struct{ out, pkg string }{{d.serverBin, "./handler"}, {d.mcpBin, "./bench/cmd/baseline-mcp"}, {d.httpBin, "./bench/cmd/baseline-http"}} {
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.out, b.pkg)
+		cmd.Dir = d.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			d.t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	d.report.Machine.ServerBuild = "go build -trimpath -ldflags '-s -w' ./handler (as make stage; no race detector)"
+}
+
+func (d *driver) startAzurite() {
+	d.t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	nodeBin := filepath.Join(d.root, "node_modules", ".bin")
+	dir := filepath.Join(d.work, "azurite")
+	p, err := Start("azurite", filepath.Join(nodeBin, "azurite-blob"),
+		append(MinimalEnv(), "PATH="+nodeBin+":"+os.Getenv("PATH")), d.work,
+		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port), "--location", dir, "--skipApiVersionCheck", "--silent")
+	if err != nil {
+		d.t.Fatalf("%v (run `make tools` first)", err)
+	}
+	d.t.Cleanup(p.Kill)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := WaitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		d.t.Fatalf("azurite: %v\n%s", err, p.Stderr())
+	}
+	d.azurite, d.azPort = p, port
+}
+
+func (d *driver) connString() string {
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", d.azPort)
+}
+
+// server starts the real server in jwt mode on a free port.
+func (d *driver) server(name string, extra ...string) (*Proc, string) {
+	d.t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	env := MinimalEnv(append([]string{
+		"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port),
+		"MCP_AUTH_MODE=jwt", "MCP_AUTH_ISSUER=" + d.iss.URL(), "MCP_AUTH_AUDIENCE=" + authtest.Audience,
+		"MCP_AUTH_TENANTS=" + authtest.TenantID, "MCP_SERVER_ID=bench", "SNIPPETS_STORAGE=" + d.connString(),
+	}, extra...)...)
+	return d.start(name, d.serverBin, env, port)
+}
+
+// baselineProc starts one of the baseline binaries on a free port.
+func (d *driver) baselineProc(name, bin string, extra ...string) (*Proc, string) {
+	d.t.Helper()
+	port, err := FreePort()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return d.start(name, bin, MinimalEnv(append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, extra...)...), port)
+}
+
+func (d *driver) start(name, bin string, env []string, port int) (*Proc, string) {
+	d.t.Helper()
+	p, err := Start(name, bin, env, d.work)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(p.Kill)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := WaitHealthy(p, url+"/healthz", 20*time.Second); err != nil {
+		d.t.Fatal(err)
+	}
+	return p, url
+}
+
+// The three kinds of request compared.
+func (d *driver) whoami(url string) load.Target {
+	return load.Target{Name: "whoami", URL: url + "/mcp", Header: d.headers(true), Body: load.ToolCall("whoami", nil)}
+}
+
+func (d *driver) echo(url string) load.Target {
+	return load.Target{Name: "echo", URL: url + "/mcp", Header: d.headers(false), Body: load.ToolCall("echo", map[string]any{"message": "hello"})}
+}
+
+func (d *driver) fixed(url string) load.Target {
+	return load.Target{Name: "fixed", URL: url + "/mcp", Header: d.headers(false), Body: load.ToolCall("echo", map[string]any{"message": "hello"}),
+		Check: func(_ uint64, status int, body []byte) error {
+			if status != http.StatusOK || string(body) != baseline.HTTPResponse {
+				return fmt.Errorf("status %d, unexpected body", status)
+			}
+			return nil
+		}}
+}
+
+func (d *driver) headers(auth bool) http.Header {
+	h := http.Header{"Mcp-Protocol-Version": {"2025-06-18"}}
+	if auth {
+		h.Set("Authorization", "Bearer "+d.token)
+	}
+	return h
+}
+
+// run drives targets and keeps JSON-RPC ids unique across the whole run.
+func (d *driver) run(cfg load.Config) *load.Result {
+	d.t.Helper()
+	cfg.FirstID = d.nextID
+	if cfg.Duration == 0 {
+		cfg.Duration = d.report.Settings.Duration
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = d.report.Settings.Concurrency
+	}
+	res, err := load.Run(context.Background(), cfg)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.nextID = res.LastID + 1
+	return res
+}
+
+// rounds measures each target for one run per round, rotating the order
+// every round so that none always runs first or last (other work on a
+// shared machine drifts), and merges each target's runs.
+func (d *driver) rounds(targets []load.Target, concurrency int) []load.Stats {
+	res := make([][]*load.Result, len(targets))
+	for r := range d.report.Settings.Rounds {
+		for k := range targets {
+			i := (k + r) % len(targets)
+			res[i] = append(res[i], d.run(load.Config{Targets: targets[i : i+1], Concurrency: concurrency}))
+		}
+	}
+	out := make([]load.Stats, len(targets))
+	for i := range targets {
+		out[i] = load.Merge(res[i]...)
+	}
+	return out
+}
+
+func (d *driver) overhead() {
+	srv, su := d.server("overhead-server")
+	mcpP, mu := d.baselineProc("overhead-baseline-mcp", d.mcpBin)
+	httpP, hu := d.baselineProc("overhead-baseline-http", d.httpBin)
+	targets := []load.Target{d.whoami(su), d.echo(mu), d.fixed(hu)}
+	var calls int64
+	for i, tg := range targets { // warm up: connections, caches, JIT-free but GC-tuned heaps
+		res := d.run(load.Config{Targets: []load.Target{tg}, Duration: 2 * time.Second})
+		if i == 0 {
+			calls += res.Total.Requests
+		}
+	}
+	st := d.rounds(targets, 0)
+	calls += st[0].Requests
+	for _, p := range []*Proc{mcpP, httpP, srv} {
+		d.stop(p)
+	}
+	events := countLines(d.t, srv.StdoutPath)
+	d.report.Overhead = &Overhead{Server: st[0], BaselineMCP: st[1], BaselineHTTP: st[2], AuditEvents: events, ServerCalls: calls}
+	if int64(events) < calls-st[0].Errors {
+		d.report.Notes = append(d.report.Notes, fmt.Sprintf("the server wrote %d audit events for %d answered calls: events were dropped (see its stderr)", events, calls))
+	}
+}
+
+func (d *driver) storagePath() {
+	srv, su := d.server("storage-server")
+	defer d.stop(srv)
+	content := strings.Repeat("snippet text. ", d.report.Settings.SnippetBytes/14+1)[:d.report.Settings.SnippetBytes]
+
+	client, err := storage.Connect(config.Storage{Setting: "bench", ConnectionString: d.connString()})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := storage.EnsureContainer(ctx, client, snippets.Container); err != nil {
+		d.t.Fatal(err)
+	}
+	cc := client.ServiceClient().NewContainerClient(snippets.Container)
+	sum := sha256.Sum256([]byte(content))
+	digest := hex.EncodeToString(sum[:])
+	meta := func() map[string]*string {
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		return map[string]*string{"created": &now, "sha256": &digest, "createdby": to.Ptr("bench"), "updatedby": to.Ptr("bench")}
+	}
+	upload := func(ctx context.Context, name string, cond *blob.ModifiedAccessConditions) error {
+		_, err := cc.NewBlockBlobClient(name).Upload(ctx, streaming.NopCloser(bytes.NewReader([]byte(content))), &blockblob.UploadOptions{
+			Metadata:         meta(),
+			HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain; charset=utf-8")},
+			AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: cond},
+		})
+		return err
+	}
+	if err := upload(ctx, "bench-direct/get", nil); err != nil {
+		d.t.Fatal(err)
+	}
+	seed := d.run(load.Config{Targets: []load.Target{{Name: "seed", URL: su + "/mcp", Header: d.headers(true),
+		Body: load.ToolCall("save_snippet", map[string]any{"snippetname": "bench-get", "snippet": content})}}, Requests: 1, Concurrency: 1})
+	if seed.Total.Errors != 0 {
+		d.t.Fatalf("seed snippet: %v", seed.Total.ErrorKinds)
+	}
+
+	directGet := func(ctx context.Context, _ uint64) error {
+		resp, err := cc.NewBlockBlobClient("bench-direct/get").DownloadStream(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && len(b) != len(content) {
+			err = fmt.Errorf("read %d bytes, want %d", len(b), len(content))
+		}
+		return err
+	}
+	// What the store does for a save without an etag: read the current
+	// version, then write on condition that it is still that version.
+	directSave := func(ctx context.Context, _ uint64) error {
+		bc := cc.NewBlockBlobClient("bench-direct/save")
+		cond := &blob.ModifiedAccessConditions{}
+		props, err := bc.GetProperties(ctx, nil)
+		switch {
+		case err == nil:
+			cond.IfMatch = props.ETag
+		case storage.IsNotFound(err):
+			cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
+		default:
+			return err
+		}
+		return upload(ctx, "bench-direct/save", cond)
+	}
+	directUpload := func(ctx context.Context, _ uint64) error { return upload(ctx, "bench-direct/upload", nil) }
+
+	targets := []load.Target{
+		{Name: "server get", URL: su + "/mcp", Header: d.headers(true), Body: load.ToolCall("get_snippet", map[string]any{"snippetname": "bench-get"})},
+		{Name: "direct get", Do: directGet},
+		{Name: "server save", URL: su + "/mcp", Header: d.headers(true), Body: load.ToolCall("save_snippet", map[string]any{"snippetname": "bench-save", "snippet": content})},
+		{Name: "direct save", Do: directSave},
+		{Name: "direct upload", Do: directUpload},
+	}
+	for _, tg := range targets { // warm up
+		d.run(load.Config{Targets: []load.Target{tg}, Duration: time.Second, Concurrency: 1})
+	}
+	st := d.rounds(targets, 1)
+	d.report.Storage = &Storage{ServerGet: st[0], DirectGet: st[1], ServerSave: st[2], DirectSave: st[3], DirectUpload: st[4]}
+}
+
+// initialize is the first request any client sends.
+var initialize = load.RPC("initialize", map[string]any{
+	"protocolVersion": "2025-06-18", "capabilities": map[string]any{},
+	"clientInfo": map[string]any{"name": "bench", "version": "1"},
+})
+
+func (d *driver) coldStart() {
+	n := d.report.Settings.ColdStarts
+	c := &ColdStart{}
+	for i := range 2 * n {
+		server := i%2 == 0
+		port, err := FreePort()
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		var env []string
+		bin, name := d.mcpBin, "cold-baseline-mcp"
+		if server {
+			bin, name = d.serverBin, "cold-server"
+			env = MinimalEnv("FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
+				"MCP_AUTH_MODE=jwt", "MCP_AUTH_ISSUER="+d.iss.URL(), "MCP_AUTH_AUDIENCE="+authtest.Audience,
+				"MCP_AUTH_TENANTS="+authtest.TenantID, "MCP_SERVER_ID=bench", "SNIPPETS_STORAGE="+d.connString())
+		} else {
+			env = MinimalEnv("FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port))
+		}
+		p, err := Start(name, bin, env, "")
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		took, err := d.firstInitialize(p, fmt.Sprintf("http://127.0.0.1:%d/mcp", port), server)
+		if serr := p.Stop(25 * time.Second); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			d.t.Fatalf("%s start %d: %v", name, i/2+1, err)
+		}
+		if server {
+			c.Server = append(c.Server, took)
+		} else {
+			c.Baseline = append(c.Baseline, took)
+		}
+	}
+	d.report.ColdStart = c
+}
+
+// firstInitialize polls url with initialize from the moment p was
+// started until one succeeds, and returns how long that took.
+func (d *driver) firstInitialize(p *Proc, url string, auth bool) (time.Duration, error) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	deadline := p.Started.Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.Exited() {
+			return 0, fmt.Errorf("exited before answering")
+		}
+		id := d.nextID
+		d.nextID++
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(initialize(id)))
+		req.Header = d.headers(auth)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if load.CheckOK(id, resp.StatusCode, body) == nil && bytes.Contains(body, []byte(`"protocolVersion"`)) {
+				return time.Since(p.Started), nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0, fmt.Errorf("no successful initialize within 20s")
+}
+
+func (d *driver) memory() {
+	m := &Memory{}
+	m.Server = d.memRun("memory-server", func() (*Proc, load.Target) {
+		p, u := d.server("memory-server", "GODEBUG=gctrace=1")
+		return p, d.whoami(u)
+	})
+	m.Baseline = d.memRun("memory-baseline-mcp", func() (*Proc, load.Target) {
+		p, u := d.baselineProc("memory-baseline-mcp", d.mcpBin, "GODEBUG=gctrace=1")
+		return p, d.echo(u)
+	})
+	// The same connection load on a fresh server with a soft memory limit:
+	// it shows how much of the RSS is the collector's headroom (GOGC=100
+	// lets the heap grow to twice the live heap) rather than live data.
+	p, u := d.server("memory-server-memlimit", "GODEBUG=gctrace=1", "GOMEMLIMIT="+memLimit)
+	st, mm, peak, fds := d.connections("memory-server-memlimit", p, d.whoami(u))
+	m.Limited = &MemLimited{Limit: memLimit, Load: st, At: mm, Peak: peak, FDs: fds, Exit: d.stop(p)}
+	d.report.Memory = m
+}
+
+// memLimit is the GOMEMLIMIT of the informational limited run.
+const memLimit = "40MiB"
+
+func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
+	p, target := start()
+	n := d.report.Settings.MemRequests
+	var r MemRun
+	batch := func() (load.Stats, Mem) {
+		res := d.run(load.Config{Targets: []load.Target{target}, Requests: n, Duration: 5 * time.Minute})
+		if res.Total.Requests < n {
+			d.t.Errorf("%s: only %d of %d requests in 5 minutes", name, res.Total.Requests, n)
+		}
+		return res.Total, d.mem(p)
+	}
+	r.Batch1, r.After1 = batch()
+	r.Batch2, r.After2 = batch()
+	r.ConnLoad, r.Conns, r.ConnsPeak, r.ConnsFDs = d.connections(name, p, target)
+	r.Exit = d.stop(p)
+	r.Calls = r.Batch1.Requests + r.Batch2.Requests + r.ConnLoad.Requests
+	if p.StdoutPath != "" {
+		r.StdoutLines = countLines(d.t, p.StdoutPath)
+	}
+	return r
+}
+
+// connections drives p with Settings.Connections clients at once, each
+// worker on its own connection, sampling RSS and open descriptors.
+func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, Mem, int64, int) {
+	k := d.report.Settings.Connections
+	client := load.NewClient(k)
+	defer client.CloseIdleConnections()
+	var peak int64
+	var fds int
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if mm, err := ReadMem(p.Pid()); err == nil {
+					peak, fds = max(peak, mm.RSS), max(fds, mm.FDs)
+				}
+			}
+		}
+	})
+	res := d.run(load.Config{Targets: []load.Target{target}, Concurrency: k, Duration: 8 * time.Second, Client: client, Timeout: 30 * time.Second})
+	close(stop)
+	wg.Wait()
+	if fds < k {
+		d.report.Notes = append(d.report.Notes, fmt.Sprintf("%s: at most %d file descriptors were open during the %d-connection phase", name, fds, k))
+	}
+	return res.Total, d.mem(p), peak, fds
+}
+
+// stop ends p with SIGTERM and returns how it exited: "ok", or the error
+// and the last line it wrote to stderr (which says why). A failed exit is
+// a finding for the report, not a reason to abandon the run.
+func (d *driver) stop(p *Proc) string {
+	err := p.Stop(25 * time.Second)
+	if err == nil {
+		return "ok"
+	}
+	last := strings.TrimSpace(p.Stderr())
+	if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	exit := fmt.Sprintf("%v: %s", err, last)
+	d.report.Notes = append(d.report.Notes, fmt.Sprintf("%s exited after SIGTERM with %s", p.Name, exit))
+	return exit
+}
+
+// mem reads RSS and, from the gctrace lines on stderr, the live heap.
+func (d *driver) mem(p *Proc) Mem {
+	m, err := ReadMem(p.Pid())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if g, ok := LastGC(p.Stderr()); ok {
+		m.GCs, m.Heap, m.Goal, m.Stacks = g.Cycles, g.Live, g.Goal, g.Stacks
+	}
+	return m
+}
+
+// micro runs the in-process Go benchmarks of the hot paths and keeps a CPU
+// profile of the full stack, which explains the overhead figures.
+func (d *driver) micro(out string) {
+	pkgs := []string{"./internal/auth", "./tools", "./internal/audit", "./bench/baseline", "./handler"}
+	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1"}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = d.root
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	d.report.Micro = parseBench(string(b))
+
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		d.t.Fatal(err)
+	}
+	prof := filepath.Join(out, "frontdoor.cpu.prof")
+	testBin := filepath.Join(d.work, "handler.test")
+	cmd = exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
+		"-cpuprofile", prof, "-o", testBin, "./handler")
+	cmd.Dir = d.root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		d.t.Errorf("profile: %v\n%s", err, b)
+		return
+	}
+	cmd = exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount", "40", "-focus", "ServeHTTP", testBin, prof)
+	cmd.Dir = d.root
+	b, err = cmd.Output()
+	if err != nil {
+		d.t.Errorf("pprof: %v", err)
+		return
+	}
+	d.report.Profile = string(b)
+	d.report.Notes = append(d.report.Notes, "CPU profile kept as bench/results/frontdoor.cpu.prof (go tool pprof -http=: <handler.test> <profile>)")
+}
+
+// parseBench reads `go test -bench` output lines.
+func parseBench(s string) []Micro {
+	var out []Micro
+	pkg := ""
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimPrefix(p, "github.com/snippets-mcp/server/")
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || f[3] != "ns/op" {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // the -GOMAXPROCS suffix
+			}
+		}
+		m := Micro{Package: pkg, Name: name}
+		m.NsPerOp, _ = strconv.ParseFloat(f[2], 64)
+		for i := 4; i+1 < len(f); i += 2 {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			switch f[i+1] {
+			case "B/op":
+				m.BytesPerOp = v
+			case "allocs/op":
+				m.AllocsPerOp = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func countLines(t *testing.T, path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadBefore: loadavg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if l, _, ok := strings.Cut(string(b), "\n"); ok {
+			if f := strings.Fields(l); len(f) == 3 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				m.MemTotal = fmt.Sprintf("%.1f GiB RAM", float64(kb)/(1<<20))
+			}
+		}
+	}
+	return m
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s: %q is not a positive integer", name, v)
+	}
+	return n
+}
+
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	dur, err := time.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		t.Fatalf("%s: %q is not a positive duration", name, v)
+	}
+	return dur
+}
