@@ -22,6 +22,16 @@ type Sink interface {
 	Close(ctx context.Context) error
 }
 
+// Synchronous is implemented by sinks that are written in the caller's
+// goroutine instead of through a queue. The stdout sink is one: it is the
+// evidence that always exists, and a queue drained by one goroutine among
+// a thousand busy request goroutines falls behind and drops events under
+// load. A local stream write costs microseconds; only a stdout that nobody
+// reads could block, and then the host has failed already.
+type Synchronous interface {
+	Synchronous() bool
+}
+
 // Loser is implemented by sinks that lose events after Write accepted them
 // (an ingestion endpoint that rejects a batch). Lost counts such events so
 // far; the Auditor adds it to Dropped.
@@ -53,9 +63,12 @@ type Auditor struct {
 	closeErr  error
 }
 
-// queue is one sink with its buffer and drain goroutine.
+// queue is one sink with its buffer and drain goroutine; a synchronous
+// sink has neither, and mu serializes its writes.
 type queue struct {
 	sink    Sink
+	sync    bool
+	mu      sync.Mutex
 	events  chan Event
 	done    chan struct{} // closed when the drain goroutine has returned
 	dropped atomic.Uint64
@@ -71,8 +84,14 @@ func New(opts Options, sinks ...Sink) *Auditor {
 	}
 	a := &Auditor{serverID: opts.ServerID, warn: newWarner(opts.Warn, opts.WarnEvery), now: time.Now}
 	for _, s := range sinks {
-		q := &queue{sink: s, events: make(chan Event, opts.QueueSize), done: make(chan struct{})}
+		q := &queue{sink: s, done: make(chan struct{})}
 		a.sinks = append(a.sinks, q)
+		if sy, ok := s.(Synchronous); ok && sy.Synchronous() {
+			q.sync = true
+			close(q.done)
+			continue
+		}
+		q.events = make(chan Event, opts.QueueSize)
 		go a.drain(q)
 	}
 	return a
@@ -88,6 +107,15 @@ func (a *Auditor) Record(e Event) {
 	for _, q := range a.sinks {
 		if a.closed {
 			a.dropped(q, "closed", "event recorded after Close")
+			continue
+		}
+		if q.sync {
+			q.mu.Lock()
+			err := q.sink.Write(e)
+			q.mu.Unlock()
+			if err != nil {
+				a.dropped(q, "write", firstLine(err))
+			}
 			continue
 		}
 		select {
@@ -143,7 +171,9 @@ func (a *Auditor) Close(ctx context.Context) error {
 		a.mu.Lock()
 		a.closed = true
 		for _, q := range a.sinks {
-			close(q.events)
+			if !q.sync {
+				close(q.events)
+			}
 		}
 		a.mu.Unlock()
 

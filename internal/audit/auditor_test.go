@@ -202,3 +202,29 @@ func TestJSONSinkWritesOneLinePerEvent(t *testing.T) {
 		t.Errorf("line 2: %v %+v", err, got)
 	}
 }
+
+// The stdout sink is written before Record returns, and a burst from many
+// goroutines loses nothing: evidence must not depend on a queue keeping up.
+func TestStdoutSinkIsSynchronous(t *testing.T) {
+	var out syncBuffer
+	a := New(Options{ServerID: "s", QueueSize: 1}, NewJSONSink(&out))
+	a.Record(Event{ToolName: "first"})
+	if !strings.Contains(out.String(), `"tool_name":"first"`) {
+		t.Fatal("event not on stdout when Record returned")
+	}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			for range 10 {
+				a.Record(Event{ToolName: "burst"})
+			}
+		})
+	}
+	wg.Wait()
+	if n := strings.Count(out.String(), "\n"); n != 2001 || a.Dropped() != 0 {
+		t.Fatalf("%d lines, %d dropped; want 2001 and 0", n, a.Dropped())
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -19,6 +19,10 @@ type JSONSink struct {
 // NewJSONSink returns a sink writing JSON lines to w (os.Stdout in production).
 func NewJSONSink(w io.Writer) *JSONSink { return &JSONSink{w: w} }
 
+// Synchronous makes the Auditor write this sink in the caller's goroutine:
+// every tool call's line is on stdout before its response is sent.
+func (s *JSONSink) Synchronous() bool { return true }
+
 // Name implements Sink.
 func (s *JSONSink) Name() string { return "stdout" }
 
