@@ -99,23 +99,25 @@ func New(opts Options, sinks ...Sink) *Auditor {
 
 // Record queues e for every sink and returns at once. It fills Event,
 // Timestamp (now), OperationID (a fresh trace id) and ServerID when they
-// are empty. After Close, events are dropped and counted.
+// are empty. After Close, events for queued sinks are dropped and counted.
 func (a *Auditor) Record(e Event) {
 	e.normalize(a.serverID, a.now())
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	for _, q := range a.sinks {
-		if a.closed {
-			a.dropped(q, "closed", "event recorded after Close")
-			continue
-		}
 		if q.sync {
+			// Written even after Close: a call that outlived the shutdown
+			// deadline still leaves its line.
 			q.mu.Lock()
 			err := q.sink.Write(e)
 			q.mu.Unlock()
 			if err != nil {
 				a.dropped(q, "write", firstLine(err))
 			}
+			continue
+		}
+		if a.closed {
+			a.dropped(q, "closed", "event recorded after Close")
 			continue
 		}
 		select {
