@@ -34,6 +34,11 @@ func TestStructuredOutputMatchesSchema(t *testing.T) {
 			t.Fatalf("%s: output schema does not compile: %v", name, err)
 		}
 	}
+	// The schemas are strict enough to catch a wrong result.
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"name":1,"shared":"no"}`))
+	if schemas["save_snippet"].Validate(bad) == nil {
+		t.Fatal("save_snippet's output schema accepts a malformed result")
+	}
 	seen := map[string]bool{}
 	call := func(who *auth.Identity, name string, args map[string]any) map[string]any {
 		t.Helper()
