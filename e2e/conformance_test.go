@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatalf("conformance suite failed: %v", err)
 	}
-	for _, must := range []string{"server-initialize", "ping", "tools-list", "resources-list", "prompts-list", "dns-rebinding-protection"} {
+	for _, must := range []string{"server-initialize", "ping", "tools-list", "resources-list", "prompts-list", "completion-complete", "dns-rebinding-protection"} {
 		if !regexp.MustCompile(`✓ ` + regexp.QuoteMeta(must) + `: [1-9]\d* passed, 0 failed`).MatchString(out) {
 			t.Errorf("scenario %s did not pass", must)
 		}

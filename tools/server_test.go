@@ -204,3 +204,35 @@ func TestArgsDigestBindsTheAction(t *testing.T) {
 		t.Error("different actions share a digest")
 	}
 }
+
+func TestCompletionSuggestsOwnNames(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"deploy-notes", "deploy-script", "other"} {
+		f.tool(t, alice, "save_snippet", map[string]any{"snippetname": n, "snippet": "x"})
+	}
+	values := func(id *auth.Identity, ref map[string]any) string {
+		out := f.call(t, id, "completion/complete", map[string]any{"ref": ref, "argument": map[string]any{"name": "snippetname", "value": "dep"}})
+		res, ok := out["result"].(map[string]any)
+		if !ok {
+			t.Fatalf("%v", out)
+		}
+		var vs []string
+		for _, v := range res["completion"].(map[string]any)["values"].([]any) {
+			vs = append(vs, v.(string))
+		}
+		return strings.Join(vs, ",")
+	}
+	prompt := map[string]any{"type": "ref/prompt", "name": "review_snippet"}
+	if got := values(alice, prompt); got != "deploy-notes,deploy-script" {
+		t.Errorf("prompt completion: %q", got)
+	}
+	if got := values(alice, map[string]any{"type": "ref/resource", "uri": "snippet://{snippetname}"}); got != "deploy-notes,deploy-script" {
+		t.Errorf("resource completion: %q", got)
+	}
+	if got := values(bob, prompt); got != "" {
+		t.Errorf("bob sees alice's names: %q", got)
+	}
+	if got := values(alice, map[string]any{"type": "ref/prompt", "name": "unknown"}); got != "" {
+		t.Errorf("unknown prompt: %q", got)
+	}
+}

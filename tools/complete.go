@@ -1,0 +1,54 @@
+package tools
+
+import (
+	"context"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/snippets"
+)
+
+// completer suggests snippet names for the review_snippet prompt and the
+// snippet:// resource templates, from the caller's own (or shared) space
+// and only for callers who may read snippets. Anything else gets no
+// suggestions, which the protocol allows.
+type completer struct{ s *Server }
+
+func (c completer) CompletePromptArgument(ctx context.Context, prompt string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
+	if prompt != "review_snippet" || arg.Name != "snippetname" {
+		return &mcp.Completion{Values: []string{}}, nil
+	}
+	return c.names(ctx, false, arg.Value), nil
+}
+
+func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
+	if arg.Name != "snippetname" || (uri != privateTemplate && uri != sharedTemplate) {
+		return &mcp.Completion{Values: []string{}}, nil
+	}
+	return c.names(ctx, uri == sharedTemplate, arg.Value), nil
+}
+
+// names lists up to 100 names starting with prefix. Failures (a prefix
+// that is no valid name start, storage down) give no suggestions: a
+// completion is a hint, never an error the user must handle.
+func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.Completion {
+	out := &mcp.Completion{Values: []string{}}
+	id := auth.FromContext(ctx)
+	if !c.s.policy.Allows(id, "get_snippet") {
+		return out
+	}
+	sp := snippets.Private(id.TenantID, id.ObjectID)
+	if shared {
+		sp = snippets.Shared(id.TenantID)
+	}
+	page, err := c.s.Snippets.List(ctx, sp, prefix, "", 100)
+	if err != nil {
+		return out
+	}
+	for _, it := range page.Items {
+		out.Values = append(out.Values, it.Name)
+	}
+	out.HasMore = page.NextCursor != ""
+	return out
+}
