@@ -40,8 +40,8 @@ import (
 // report (markdown and JSON) to bench/results/. It runs only with
 // BENCH=1, so `go test ./...` skips it.
 //
-// Knobs (environment): BENCH_DURATION (each measured run, default 5s),
-// BENCH_ROUNDS (interleaved rounds, 3), BENCH_CONCURRENCY (8),
+// Knobs (environment): BENCH_DURATION (each measured run, default 2.5s),
+// BENCH_ROUNDS (interleaved rounds, 6), BENCH_CONCURRENCY (8),
 // BENCH_COLD_STARTS (20 per binary), BENCH_MEM_REQUESTS (100000),
 // BENCH_CONNS (1000), BENCH_PHASES (overhead,storage,cold,memory,micro),
 // BENCH_OUT (bench/results).
@@ -55,8 +55,8 @@ func TestBench(t *testing.T) {
 	}
 	d := &driver{t: t, root: filepath.Dir(wd), work: t.TempDir(), nextID: 1}
 	d.report = &Report{Started: time.Now(), Settings: Settings{
-		Duration:     envDuration(t, "BENCH_DURATION", 5*time.Second),
-		Rounds:       envInt(t, "BENCH_ROUNDS", 3),
+		Duration:     envDuration(t, "BENCH_DURATION", 2500*time.Millisecond),
+		Rounds:       envInt(t, "BENCH_ROUNDS", 6),
 		Concurrency:  envInt(t, "BENCH_CONCURRENCY", 8),
 		ColdStarts:   envInt(t, "BENCH_COLD_STARTS", 20),
 		MemRequests:  int64(envInt(t, "BENCH_MEM_REQUESTS", 100_000)),
@@ -252,22 +252,54 @@ func (d *driver) run(cfg load.Config) *load.Result {
 	return res
 }
 
+// measured is one target's merged runs, the CPU its server process used
+// per request (0 when the target has none), and each round's throughput.
+type measured struct {
+	load.Stats
+	cpuPerReq time.Duration
+	perRound  []float64
+}
+
 // rounds measures each target for one run per round, rotating the order
 // every round so that none always runs first or last (other work on a
-// shared machine drifts), and merges each target's runs.
-func (d *driver) rounds(targets []load.Target, concurrency int) []load.Stats {
+// shared machine drifts), and merges each target's runs. procs[i] is the
+// process serving targets[i], or nil; its CPU time is read around each run.
+func (d *driver) rounds(targets []load.Target, procs []*Proc, concurrency int) []measured {
 	res := make([][]*load.Result, len(targets))
+	cpu := make([]time.Duration, len(targets))
+	out := make([]measured, len(targets))
 	for r := range d.report.Settings.Rounds {
 		for k := range targets {
 			i := (k + r) % len(targets)
-			res[i] = append(res[i], d.run(load.Config{Targets: targets[i : i+1], Concurrency: concurrency}))
+			var before time.Duration
+			if procs[i] != nil {
+				before, _ = CPUTime(procs[i].Pid())
+			}
+			run := d.run(load.Config{Targets: targets[i : i+1], Concurrency: concurrency})
+			if procs[i] != nil {
+				after, _ := CPUTime(procs[i].Pid())
+				cpu[i] += after - before
+			}
+			res[i] = append(res[i], run)
+			out[i].perRound = append(out[i].perRound, run.Total.Throughput)
 		}
 	}
-	out := make([]load.Stats, len(targets))
 	for i := range targets {
-		out[i] = load.Merge(res[i]...)
+		out[i].Stats = load.Merge(res[i]...)
+		if procs[i] != nil && out[i].Requests > 0 {
+			out[i].cpuPerReq = cpu[i] / time.Duration(out[i].Requests)
+		}
 	}
 	return out
+}
+
+// roundRatios divides a's per-round throughput by b's.
+func roundRatios(a, b measured) []float64 {
+	var r []float64
+	for i := range min(len(a.perRound), len(b.perRound)) {
+		r = append(r, ratio(a.perRound[i], b.perRound[i]))
+	}
+	return r
 }
 
 func (d *driver) overhead() {
@@ -282,13 +314,15 @@ func (d *driver) overhead() {
 			calls += res.Total.Requests
 		}
 	}
-	st := d.rounds(targets, 0)
+	st := d.rounds(targets, []*Proc{srv, mcpP, httpP}, 0)
 	calls += st[0].Requests
 	for _, p := range []*Proc{mcpP, httpP, srv} {
 		d.stop(p)
 	}
 	events := countLines(d.t, srv.StdoutPath)
-	d.report.Overhead = &Overhead{Server: st[0], BaselineMCP: st[1], BaselineHTTP: st[2], AuditEvents: events, ServerCalls: calls}
+	d.report.Overhead = &Overhead{Server: st[0].Stats, BaselineMCP: st[1].Stats, BaselineHTTP: st[2].Stats, AuditEvents: events, ServerCalls: calls,
+		ServerCPU: st[0].cpuPerReq, BaselineMCPCPU: st[1].cpuPerReq, BaselineHTTPCPU: st[2].cpuPerReq,
+		RoundRatios: roundRatios(st[0], st[1])}
 	if int64(events) < calls-st[0].Errors {
 		d.report.Notes = append(d.report.Notes, fmt.Sprintf("the server wrote %d audit events for %d answered calls: events were dropped (see its stderr)", events, calls))
 	}
@@ -372,8 +406,11 @@ func (d *driver) storagePath() {
 	for _, tg := range targets { // warm up
 		d.run(load.Config{Targets: []load.Target{tg}, Duration: time.Second, Concurrency: 1})
 	}
-	st := d.rounds(targets, 1)
-	d.report.Storage = &Storage{ServerGet: st[0], DirectGet: st[1], ServerSave: st[2], DirectSave: st[3], DirectUpload: st[4]}
+	// No CPU figures here: at concurrency 1 the server is mostly idle, and
+	// tick-based accounting plus the runtime's spinning on each wake-up
+	// would make CPU per call meaningless.
+	st := d.rounds(targets, make([]*Proc, len(targets)), 1)
+	d.report.Storage = &Storage{ServerGet: st[0].Stats, DirectGet: st[1].Stats, ServerSave: st[2].Stats, DirectSave: st[3].Stats, DirectUpload: st[4].Stats}
 }
 
 // initialize is the first request any client sends.
@@ -497,6 +534,7 @@ func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
 // worker on its own connection, sampling RSS and open descriptors.
 func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, Mem, int64, int) {
 	k := d.report.Settings.Connections
+	startGC, _ := LastGC(p.Stderr())
 	client := load.NewClient(k)
 	defer client.CloseIdleConnections()
 	var peak int64
@@ -523,7 +561,12 @@ func (d *driver) connections(name string, p *Proc, target load.Target) (load.Sta
 	if fds < k {
 		d.report.Notes = append(d.report.Notes, fmt.Sprintf("%s: at most %d file descriptors were open during the %d-connection phase", name, fds, k))
 	}
-	return res.Total, d.mem(p), peak, fds
+	m := d.mem(p)
+	// The figures at the busiest moment of the phase, not after it.
+	if g, ok := PeakGC(p.Stderr(), startGC.Cycles); ok {
+		m.Heap, m.Goal, m.Stacks, m.HeapInUse = g.Live, g.Goal, g.Stacks, g.Heap
+	}
+	return res.Total, m, peak, fds
 }
 
 // stop ends p with SIGTERM and returns how it exited: "ok", or the error
@@ -572,23 +615,27 @@ func (d *driver) micro(out string) {
 		d.t.Fatal(err)
 	}
 	prof := filepath.Join(out, "frontdoor.cpu.prof")
+	memProf := filepath.Join(out, "frontdoor.mem.prof")
 	testBin := filepath.Join(d.work, "handler.test")
 	cmd = exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
-		"-cpuprofile", prof, "-o", testBin, "./handler")
+		"-cpuprofile", prof, "-memprofile", memProf, "-o", testBin, "./handler")
 	cmd.Dir = d.root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		d.t.Errorf("profile: %v\n%s", err, b)
 		return
 	}
-	cmd = exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount", "40", "-focus", "ServeHTTP", testBin, prof)
-	cmd.Dir = d.root
-	b, err = cmd.Output()
-	if err != nil {
-		d.t.Errorf("pprof: %v", err)
-		return
+	pprof := func(args ...string) string {
+		cmd := exec.Command("go", append([]string{"tool", "pprof"}, args...)...)
+		cmd.Dir = d.root
+		b, err := cmd.Output()
+		if err != nil {
+			d.t.Errorf("pprof %v: %v", args, err)
+		}
+		return string(b)
 	}
-	d.report.Profile = string(b)
-	d.report.Notes = append(d.report.Notes, "CPU profile kept as bench/results/frontdoor.cpu.prof (go tool pprof -http=: <handler.test> <profile>)")
+	d.report.Profile = pprof("-top", "-cum", "-nodecount", "40", "-focus", "ServeHTTP", testBin, prof)
+	d.report.MemProfile = pprof("-top", "-sample_index", "alloc_space", "-nodecount", "25", testBin, memProf)
+	d.report.Notes = append(d.report.Notes, "profiles kept as bench/results/frontdoor.cpu.prof and frontdoor.mem.prof (go tool pprof -http=: <profile>)")
 }
 
 // parseBench reads `go test -bench` output lines.

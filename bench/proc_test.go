@@ -15,6 +15,9 @@ func TestLastGC(t *testing.T) {
 	if !ok || g.Cycles != 147 || g.Live != 18<<20 || g.Goal != 40<<20 || g.Stacks != 2<<20 {
 		t.Fatalf("LastGC = %+v, %v", g, ok)
 	}
+	if p, ok := PeakGC(stderr, 1); !ok || p.Heap != 39<<20 || p.Live != 18<<20 || p.Cycles != 147 {
+		t.Fatalf("PeakGC = %+v, %v", p, ok)
+	}
 	if _, ok := LastGC("no trace here\n"); ok {
 		t.Fatal("found a GC line where there is none")
 	}
@@ -69,5 +72,22 @@ func TestParseBench(t *testing.T) {
 	m := parseBench(out)
 	if len(m) != 1 || m[0].Package != "internal/auth" || m[0].NsPerOp != 111 {
 		t.Fatalf("%+v", m)
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	before, err := CPUTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x, start := 0, time.Now(); time.Since(start) < 100*time.Millisecond; x++ {
+		_ = x * x
+	}
+	after, err := CPUTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Fatalf("no CPU time used: %s then %s", before, after)
 	}
 }

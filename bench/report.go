@@ -21,12 +21,13 @@ type Report struct {
 	Machine  Machine       `json:"machine"`
 	Settings Settings      `json:"settings"`
 
-	Overhead  *Overhead  `json:"overhead,omitempty"`
-	Storage   *Storage   `json:"storage,omitempty"`
-	ColdStart *ColdStart `json:"cold_start,omitempty"`
-	Memory    *Memory    `json:"memory,omitempty"`
-	Micro     []Micro    `json:"micro,omitempty"`
-	Profile   string     `json:"profile,omitempty"` // pprof -top of the full stack, in process
+	Overhead   *Overhead  `json:"overhead,omitempty"`
+	Storage    *Storage   `json:"storage,omitempty"`
+	ColdStart  *ColdStart `json:"cold_start,omitempty"`
+	Memory     *Memory    `json:"memory,omitempty"`
+	Micro      []Micro    `json:"micro,omitempty"`
+	Profile    string     `json:"profile,omitempty"`     // pprof -top of the full stack, in process
+	MemProfile string     `json:"mem_profile,omitempty"` // allocations per request, in process
 
 	Targets []Target `json:"targets"`
 	Notes   []string `json:"notes,omitempty"`
@@ -64,6 +65,13 @@ type Overhead struct {
 	BaselineHTTP load.Stats `json:"baseline_http_fixed"`
 	AuditEvents  int        `json:"audit_events"` // lines the server wrote to its stdout file
 	ServerCalls  int64      `json:"server_calls"` // tools/call requests it answered (warm-up included)
+	// CPU time (user+system) each process used per request, from
+	// /proc/PID/stat: unlike throughput, barely moved by other work on
+	// the machine.
+	ServerCPU       time.Duration `json:"server_cpu_per_request_ns"`
+	BaselineMCPCPU  time.Duration `json:"baseline_mcp_cpu_per_request_ns"`
+	BaselineHTTPCPU time.Duration `json:"baseline_http_cpu_per_request_ns"`
+	RoundRatios     []float64     `json:"round_throughput_ratios"` // server/bare mcp-go, per round
 }
 
 // Storage compares snippet operations through the server with the same
@@ -154,6 +162,8 @@ func ratio(a, b float64) float64 {
 	}
 	return a / b
 }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
@@ -285,6 +295,13 @@ func (r *Report) Markdown(w io.Writer) {
 		row("bare mcp-go stateless, echo", o.BaselineMCP, o.BaselineMCP)
 		row("bare net/http, fixed response", o.BaselineHTTP, o.BaselineMCP)
 		p("")
+		var rr []string
+		for _, x := range o.RoundRatios {
+			rr = append(rr, fmt.Sprintf("%.2fx", x))
+		}
+		p("Throughput ratio to bare mcp-go in each round: %s. CPU time per request (user+system, from /proc): server %s, bare mcp-go %s (%.2fx), bare net/http %s.",
+			strings.Join(rr, ", "), us(o.ServerCPU), us(o.BaselineMCPCPU), ratio(float64(o.ServerCPU), float64(o.BaselineMCPCPU)), us(o.BaselineHTTPCPU))
+		p("")
 		p("Audit events written by the server: %d for %d tools/call requests answered.", o.AuditEvents, o.ServerCalls)
 	}
 	if st := r.Storage; st != nil {
@@ -322,22 +339,22 @@ func (r *Report) Markdown(w io.Writer) {
 		p("")
 		p("## Memory (RSS from /proc, live heap from GODEBUG=gctrace=1)")
 		p("")
-		p("| process | after %dk: RSS / live heap | after %dk: RSS / live heap | at %d connections: RSS peak / fds | there: live heap / GC goal / stacks | peak RSS (VmHWM) |",
+		p("| process | after %dk: RSS / live heap | after %dk: RSS / live heap | at %d connections: RSS peak / fds | there, peaks: heap in use / live / GC goal / stacks | peak RSS (VmHWM) |",
 			s.MemRequests/1000, 2*s.MemRequests/1000, s.Connections)
 		p("| --- | --- | --- | --- | --- | --- |")
 		for _, x := range []struct {
 			name string
 			m    MemRun
 		}{{"server", mm.Server}, {"bare mcp-go", mm.Baseline}} {
-			p("| %s | %s / %s | %s / %s | %s / %d | %s / %s / %s | %s |", x.name, mib(x.m.After1.RSS), heapMiB(x.m.After1.Heap),
+			p("| %s | %s / %s | %s / %s | %s / %d | %s / %s / %s / %s | %s |", x.name, mib(x.m.After1.RSS), heapMiB(x.m.After1.Heap),
 				mib(x.m.After2.RSS), heapMiB(x.m.After2.Heap), mib(x.m.ConnsPeak), x.m.ConnsFDs,
-				heapMiB(x.m.Conns.Heap), heapMiB(x.m.Conns.Goal), heapMiB(x.m.Conns.Stacks), mib(max(x.m.Conns.Peak, x.m.After2.Peak)))
+				heapMiB(x.m.Conns.HeapInUse), heapMiB(x.m.Conns.Heap), heapMiB(x.m.Conns.Goal), heapMiB(x.m.Conns.Stacks), mib(max(x.m.Conns.Peak, x.m.After2.Peak)))
 		}
 		p("")
 		if l := mm.Limited; l != nil {
 			p("")
-			p("Informational: the %d-connection load on a fresh server with GOMEMLIMIT=%s: RSS peak %s, live heap %s, GC goal %s, stacks %s, %.0f req/s, %d errors; exit: %s.",
-				s.Connections, l.Limit, mib(l.Peak), heapMiB(l.At.Heap), heapMiB(l.At.Goal), heapMiB(l.At.Stacks), l.Load.Throughput, l.Load.Errors, l.Exit)
+			p("Informational: the %d-connection load on a fresh server with GOMEMLIMIT=%s: RSS peak %s; peaks of heap in use %s, live heap %s, GC goal %s, stacks %s; %.0f req/s, %d errors; exit: %s.",
+				s.Connections, l.Limit, mib(l.Peak), heapMiB(l.At.HeapInUse), heapMiB(l.At.Heap), heapMiB(l.At.Goal), heapMiB(l.At.Stacks), l.Load.Throughput, l.Load.Errors, l.Exit)
 		}
 		p("")
 		p("Audit: the server wrote %d events for %d calls sent in the memory phase (exit after SIGTERM: %s).",
@@ -367,6 +384,14 @@ func (r *Report) Markdown(w io.Writer) {
 		p("")
 		p("```")
 		p("%s", strings.TrimSpace(r.Profile))
+		p("```")
+	}
+	if r.MemProfile != "" {
+		p("")
+		p("## Allocations of the full stack (in process, BenchmarkFrontDoorWhoami, alloc_space)")
+		p("")
+		p("```")
+		p("%s", strings.TrimSpace(r.MemProfile))
 		p("```")
 	}
 	notes := slices.Clone(r.Notes)
