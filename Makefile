@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test build tools vet unit e2e fuzz bench soak stage clean
+.PHONY: run test build tools vet fuzz bench soak stage clean
 
 ## run: start Azurite and the handler on 127.0.0.1:7071 in dev auth mode (AUTH=jwt for tokens)
 run: tools build
