@@ -145,12 +145,19 @@ func (s *Server) Stdout() string { return s.stdout.String() }
 // Stderr returns what the server logged so far.
 func (s *Server) Stderr() string { return s.stderr.String() }
 
-// startServer runs the binary with env on a free port and waits for /healthz.
+// startServer runs the (race-detector) server binary with env on a free
+// port and waits for /healthz.
 func startServer(t testing.TB, env ...string) *Server {
+	t.Helper()
+	return startServerBin(t, serverBin, env...)
+}
+
+// startServerBin is startServer with another build of the server.
+func startServerBin(t testing.TB, bin string, env ...string) *Server {
 	t.Helper()
 	port := freePort(t)
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cmd := exec.Command(serverBin)
+	cmd := exec.Command(bin)
 	cmd.Env = append(baseEnv(), append([]string{fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port)}, env...)...)
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	if err := cmd.Start(); err != nil {

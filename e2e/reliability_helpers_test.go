@@ -410,31 +410,3 @@ func buildServer(t *testing.T) string {
 	}
 	return bin
 }
-
-// startServerBin is the harness's startServer with another binary (the
-// harness always runs its race-detector build).
-func startServerBin(t *testing.T, bin string, env ...string) *Server {
-	t.Helper()
-	port := freePort(t)
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	cmd := exec.Command(bin)
-	cmd.Env = append(baseEnv(), append([]string{fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port)}, env...)...)
-	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	s.cmd = cmd
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		s.Signal(syscall.SIGTERM)
-		_ = s.Wait(25 * time.Second)
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for !healthy(s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy after 20s:\n%s", s.Stderr())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return s
-}
