@@ -2,14 +2,11 @@ package tools
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/auth"
-	"github.com/snippets-mcp/server/internal/snippets"
 )
 
 func (s *Server) addPrompts(m *server.MCPServer) {
@@ -30,23 +27,10 @@ func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.P
 }
 
 func (s *Server) reviewPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-	id := auth.FromContext(ctx)
-	if !s.policy.Allows(id, "get_snippet") {
-		return nil, errors.New("not permitted to read snippets")
-	}
 	name := req.Params.Arguments["snippetname"]
-	sn, err := s.Snippets.Get(ctx, snippets.Private(id.TenantID, id.ObjectID), name)
+	sn, err := s.read(ctx, false, name)
 	if err != nil {
-		var invalid *snippets.InvalidError
-		switch {
-		case errors.As(err, &invalid):
-			return nil, errors.New(invalid.Msg)
-		case errors.Is(err, snippets.ErrNotFound):
-			return nil, fmt.Errorf("snippet %q does not exist in your space", name)
-		default:
-			s.log.Warn("storage failed", "op", "prompt", "err", err)
-			return nil, errors.New("snippet storage is unavailable right now (retryable)")
-		}
+		return nil, err
 	}
 	ask := "Review the snippet below for correctness, clarity and risks. Suggest concrete improvements."
 	if f := req.Params.Arguments["focus"]; f != "" {

@@ -38,29 +38,38 @@ func (s *Server) addResources(m *server.MCPServer) {
 
 func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		id := auth.FromContext(ctx)
-		if !s.policy.Allows(id, "get_snippet") {
-			return nil, errors.New("not permitted to read snippets")
-		}
-		name := templateArg(req.Params.Arguments, "snippetname")
-		sp := snippets.Private(id.TenantID, id.ObjectID)
-		if shared {
-			sp = snippets.Shared(id.TenantID)
-		}
-		sn, err := s.Snippets.Get(ctx, sp, name)
+		sn, err := s.read(ctx, shared, templateArg(req.Params.Arguments, "snippetname"))
 		if err != nil {
-			var invalid *snippets.InvalidError
-			switch {
-			case errors.As(err, &invalid):
-				return nil, errors.New(invalid.Msg)
-			case errors.Is(err, snippets.ErrNotFound):
-				return nil, fmt.Errorf("snippet %q not found: %w", name, server.ErrResourceNotFound)
-			default:
-				s.log.Warn("storage failed", "op", "resource", "err", err)
-				return nil, errors.New("snippet storage is unavailable right now (retryable)")
-			}
+			return nil, err
 		}
 		return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "text/plain", Text: sn.Content}}, nil
+	}
+}
+
+// read fetches a snippet for a resource read or a prompt, under the read
+// rule of get_snippet. Its errors become JSON-RPC errors, so they are
+// sentences for the caller; storage details go to the log only.
+func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
+	id := auth.FromContext(ctx)
+	if !s.policy.Allows(id, "get_snippet") {
+		return snippets.Snippet{}, errors.New("not permitted to read snippets")
+	}
+	sp := snippets.Private(id.TenantID, id.ObjectID)
+	if shared {
+		sp = snippets.Shared(id.TenantID)
+	}
+	sn, err := s.Snippets.Get(ctx, sp, name)
+	var invalid *snippets.InvalidError
+	switch {
+	case err == nil:
+		return sn, nil
+	case errors.As(err, &invalid):
+		return sn, errors.New(invalid.Msg)
+	case errors.Is(err, snippets.ErrNotFound):
+		return sn, fmt.Errorf("snippet %q not found in this space: %w", name, server.ErrResourceNotFound)
+	default:
+		s.log.Warn("storage failed", "op", "read", "err", err)
+		return sn, errors.New("snippet storage is unavailable right now (retryable)")
 	}
 }
 
