@@ -27,7 +27,8 @@ func TestStartupRefusesBadConfig(t *testing.T) {
 		{[]string{store, "MCP_AUTH_MODE=jwt", "MCP_AUTH_AUDIENCE=x", "MCP_AUTH_ISSUER=http://127.0.0.1:1/t/v2.0"}, "MCP_AUTH_ISSUER:"},
 		{[]string{store, "MCP_AUTH_MODE=dev", "MCP_TOOL_POLICY=/nonexistent/policy.json"}, "MCP_TOOL_POLICY:"},
 		{[]string{store, "MCP_AUTH_MODE=dev", "APPLICATIONINSIGHTS_CONNECTION_STRING=garbage"}, "APPLICATIONINSIGHTS_CONNECTION_STRING:"},
-		{[]string{store, "MCP_AUTH_MODE=easyauth", "WEBSITE_AUTH_CLIENT_ID=app", "MCP_OBO_CLIENT_SECRET=s3cr3t"}, "MCP_OBO_CLIENT_SECRET"},
+		{[]string{store, "MCP_AUTH_MODE=easyauth"}, "MCP_AUTH_MODE: easyauth trusts"},
+		{[]string{store, "MCP_AUTH_MODE=easyauth", "WEBSITE_AUTH_ENABLED=True", "WEBSITE_AUTH_CLIENT_ID=app", "MCP_OBO_CLIENT_SECRET=s3cr3t"}, "MCP_OBO_CLIENT_SECRET"},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -89,6 +89,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.AuthMode, err = authMode(getenv); err != nil {
 		return nil, err
 	}
+	if c.AuthMode == AuthEasyAuth && !strings.EqualFold(getenv("WEBSITE_AUTH_ENABLED"), "true") {
+		// Without the platform in front, anyone could send the principal header.
+		return nil, &Error{"MCP_AUTH_MODE", "easyauth trusts X-MS-CLIENT-PRINCIPAL, which only Functions built-in auth can vouch for, and WEBSITE_AUTH_ENABLED is not True here; use jwt (or dev on loopback) without the platform"}
+	}
 	if c.AuthMode == AuthDev && !IsLoopback(host) {
 		return nil, &Error{"MCP_AUTH_MODE", fmt.Sprintf("dev mode serves a fixed identity and is allowed only on a loopback address, not %q (MCP_LISTEN_HOST)", host)}
 	}

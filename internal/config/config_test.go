@@ -48,6 +48,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{[]string{}, "MCP_AUTH_MODE"},
 		{[]string{"MCP_AUTH_MODE", "none"}, "MCP_AUTH_MODE"},
 		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_LISTEN_HOST", "0.0.0.0"}, store...), "MCP_AUTH_MODE"},
+		{append([]string{"MCP_AUTH_MODE", "easyauth"}, store...), "MCP_AUTH_MODE"},
 		{append([]string{"MCP_AUTH_MODE", "jwt"}, store...), "MCP_AUTH_ISSUER"},
 		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "https://i"}, store...), "MCP_AUTH_AUDIENCE"},
 		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "not a url", "MCP_AUTH_AUDIENCE", "a"}, store...), "MCP_AUTH_ISSUER"},
