@@ -28,6 +28,7 @@ if [ "${AUTH:-dev}" = "jwt" ]; then
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/${issuer_addr%:*}/${issuer_addr#*:}) 2>/dev/null && break; sleep 0.1; done
   # MCP_AUTH_MODE, _ISSUER, _AUDIENCE and _TENANTS for this issuer.
   while IFS= read -r line; do export "$line"; done < <(.devissuer/devissuer env -addr "$issuer_addr")
+  export WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES="${WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES:-$MCP_AUTH_AUDIENCE/user_impersonation}"
   token=$(.devissuer/devissuer mint -addr "$issuer_addr" -roles Snippets.Write,Snippets.Delete)
   auth_hint="--header \"Authorization: Bearer $token\""
 else
