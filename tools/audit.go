@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -60,11 +61,12 @@ func (s *Server) record(ctx context.Context, req *mcp.CallToolRequest, code, msg
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := audit.Event{
-		Timestamp:          time.Now(),
-		OperationID:        audit.OperationID(c.traceparent),
-		ServerID:           s.ServerID,
-		MCPSessionID:       c.sessionID,
-		ProtocolVersion:    c.protocolVersion,
+		Timestamp:    time.Now(),
+		OperationID:  audit.OperationID(c.traceparent),
+		ServerID:     s.ServerID,
+		MCPSessionID: c.sessionID,
+		// A request without MCP-Protocol-Version is 2025-03-26 by the spec's rule.
+		ProtocolVersion:    cmp.Or(server.RequestProtocolVersion(ctx), c.protocolVersion, "2025-03-26"),
 		ToolName:           req.Params.Name,
 		DownstreamResource: c.downstream,
 		ApprovalRequired:   c.approvalRequired,

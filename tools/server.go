@@ -83,9 +83,6 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-// Policy returns the per-tool policy in force.
-func (s *Server) Policy() *auth.Policy { return s.policy }
-
 // MCP returns a new mcp-go server with every tool, resource and prompt.
 func (s *Server) MCP() *server.MCPServer {
 	hooks := &server.Hooks{}

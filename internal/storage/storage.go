@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -79,10 +78,6 @@ func EnsureContainer(ctx context.Context, c *azblob.Client, name string) error {
 	return fmt.Errorf("create container %q: %w", name, err)
 }
 
-// ErrUnavailable marks a failure the caller may retry: the store could not
-// be reached, timed out, throttled or failed on its side.
-var ErrUnavailable = errors.New("storage unavailable")
-
 // IsNotFound reports a missing blob or container.
 func IsNotFound(err error) bool {
 	return bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound)
@@ -92,27 +87,6 @@ func IsNotFound(err error) bool {
 func IsConditionFailed(err error) bool {
 	return bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists) ||
 		statusOf(err) == http.StatusPreconditionFailed || statusOf(err) == http.StatusConflict
-}
-
-// IsUnavailable reports a transport failure, a timeout, throttling or a
-// server-side error: conditions a later retry may clear.
-func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return true
-	}
-	st := statusOf(err)
-	return st == 0 && !errors.Is(err, context.Canceled) || st == http.StatusTooManyRequests || st >= 500
 }
 
 // IsBadRequest reports a request the service refused as malformed (400),

@@ -50,8 +50,7 @@ type Issuer struct {
 	active signingKey   // signs new tokens; normally also published
 	down   bool
 
-	jwksHits      atomic.Int64
-	discoveryHits atomic.Int64
+	jwksHits atomic.Int64
 }
 
 type signingKey struct {
@@ -100,9 +99,6 @@ func (iss *Issuer) JWKSURL() string { return iss.srv.URL + "/discovery/v2.0/keys
 // JWKSHits counts requests for the key set.
 func (iss *Issuer) JWKSHits() int64 { return iss.jwksHits.Load() }
 
-// DiscoveryHits counts requests for discovery documents.
-func (iss *Issuer) DiscoveryHits() int64 { return iss.discoveryHits.Load() }
-
 // SetDown makes every endpoint answer 503 (true) or work again (false).
 func (iss *Issuer) SetDown(down bool) {
 	iss.mu.Lock()
@@ -117,7 +113,6 @@ func (iss *Issuer) isDown() bool {
 }
 
 func (iss *Issuer) serveDiscovery(w http.ResponseWriter, r *http.Request) {
-	iss.discoveryHits.Add(1)
 	if iss.isDown() {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
@@ -210,17 +205,6 @@ func (iss *Issuer) Retire(kid string) {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	iss.keys = slices.DeleteFunc(iss.keys, func(k signingKey) bool { return k.kid == kid })
-}
-
-// KeyIDs lists the kids in the JWKS, oldest first.
-func (iss *Issuer) KeyIDs() []string {
-	iss.mu.Lock()
-	defer iss.mu.Unlock()
-	var ids []string
-	for _, k := range iss.keys {
-		ids = append(ids, k.kid)
-	}
-	return ids
 }
 
 // ActiveKeyID is the kid new tokens are signed with.
