@@ -65,20 +65,28 @@ type common struct {
 	addr, dir string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+// flags returns a command's flag set with the common flags registered;
+// the caller adds its own before parsing.
+func flags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet("devissuer "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &common{}
 	fs.StringVar(&c.addr, "addr", defaultAddr, "loopback host:port the issuer listens on (part of the issuer URL)")
 	fs.StringVar(&c.dir, "dir", defaultDir, "folder holding the signing key (created with a .gitignore)")
+	return fs, c
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("devissuer serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs)
+// parseLoopback parses args and refuses a non-loopback -addr.
+func parseLoopback(fs *flag.FlagSet, c *common, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := checkLoopback(c.addr); err != nil {
+	return checkLoopback(c.addr)
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, c := flags("serve", stderr)
+	if err := parseLoopback(fs, c, args); err != nil {
 		return err
 	}
 	key, err := loadOrCreateKey(c.dir)
@@ -118,14 +126,8 @@ func serve(ctx context.Context, ln net.Listener, key *signingKey, stderr io.Writ
 }
 
 func runEnv(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("devissuer env", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkLoopback(c.addr); err != nil {
+	fs, c := flags("env", stderr)
+	if err := parseLoopback(fs, c, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "MCP_AUTH_MODE=jwt\nMCP_AUTH_ISSUER=http://%s\nMCP_AUTH_AUDIENCE=%s\nMCP_AUTH_TENANTS=%s\n", c.addr, DefaultAudience, DefaultTenant)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,10 +14,7 @@ import (
 const maxTTL = 24 * time.Hour
 
 func runMint(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("devissuer mint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs)
+	fs, c := flags("mint", stderr)
 	aud := fs.String("aud", DefaultAudience, "audience (aud); must be in the server's MCP_AUTH_AUDIENCE")
 	tid := fs.String("tid", DefaultTenant, "tenant id (tid)")
 	oid := fs.String("oid", DefaultObjectID, "object id of the caller (oid); picks the private snippet space")
