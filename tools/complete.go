@@ -35,7 +35,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.Completion {
 	out := &mcp.Completion{Values: []string{}}
 	id := auth.FromContext(ctx)
-	if !c.s.policy.Allows(id, "get_snippet") {
+	if !c.s.mayRead(id) {
 		return out
 	}
 	sp := snippets.Private(id.TenantID, id.ObjectID)

@@ -20,7 +20,7 @@ func (s *Server) addPrompts(m *server.MCPServer) {
 
 // promptFilter hides prompts from callers who may not read snippets.
 func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
-	if s.policy.Allows(auth.FromContext(ctx), "get_snippet") {
+	if s.mayRead(auth.FromContext(ctx)) {
 		return prompts
 	}
 	return nil

@@ -46,12 +46,16 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	}
 }
 
+// mayRead is the rule for resources, the prompt and completions: they
+// show snippet content or names, so they follow get_snippet's rule.
+func (s *Server) mayRead(id *auth.Identity) bool { return s.policy.Allows(id, "get_snippet") }
+
 // read fetches a snippet for a resource read or a prompt, under the read
 // rule of get_snippet. Its errors become JSON-RPC errors, so they are
 // sentences for the caller; storage details go to the log only.
 func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
 	id := auth.FromContext(ctx)
-	if !s.policy.Allows(id, "get_snippet") {
+	if !s.mayRead(id) {
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")
 	}
 	sp := snippets.Private(id.TenantID, id.ObjectID)
