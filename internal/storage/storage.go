@@ -78,9 +78,11 @@ func EnsureContainer(ctx context.Context, c *azblob.Client, name string) error {
 	return fmt.Errorf("create container %q: %w", name, err)
 }
 
-// IsNotFound reports a missing blob or container.
+// IsNotFound reports a missing blob. A missing container is not "not
+// found" to a caller: it means storage is not set up yet (the server
+// creates its containers in the background), which is an outage.
 func IsNotFound(err error) bool {
-	return bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound)
+	return bloberror.HasCode(err, bloberror.BlobNotFound)
 }
 
 // IsConditionFailed reports an ETag precondition that did not hold.
