@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -75,7 +77,10 @@ func (s *Store) ListPending(ctx context.Context, tenant string, limit int) ([]Re
 			if exp, err := time.Parse(time.RFC3339Nano, storage.Meta(b.Metadata, "expires")); err == nil && !now.Before(exp) {
 				continue
 			}
-			id := (*b.Name)[len(*b.Name)-len(".json")-32 : len(*b.Name)-len(".json")]
+			id := strings.TrimSuffix(path.Base(*b.Name), ".json")
+			if !ValidID(id) {
+				continue // not a request this store wrote
+			}
 			r, _, err := s.get(ctx, tenant, id)
 			if err != nil {
 				if errors.Is(err, ErrNotFound) {
