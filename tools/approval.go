@@ -180,7 +180,10 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 	if err := s.Snippets.Delete(ctx, sp, name, ""); err != nil {
 		if errors.Is(err, snippets.ErrUnavailable) {
 			// The deletion did not run: give the approval back for a retry.
-			if rerr := s.Approvals.Release(context.WithoutCancel(ctx), r); rerr != nil {
+			// Detached from the call's (possibly expired) deadline, but bounded.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if rerr := s.Approvals.Release(rctx, r); rerr != nil {
 				s.log.Warn("could not release approval after failed delete", "approval", r.ID, "err", rerr)
 			}
 		}
