@@ -29,6 +29,8 @@ const (
 	ResultNotFound         = "not_found"         // unknown tool, or the target does not exist
 	ResultUnavailable      = "unavailable"       // a dependency (storage, Entra, Graph) failed or timed out
 	ResultInternalError    = "internal_error"    // a bug: a panic or an unexpected error
+	ResultAmbiguous        = "ambiguous"         // a write may or may not have happened (the storage reply was lost); read to check
+	ResultUnauthenticated  = "unauthenticated"   // the request was refused before the protocol: no or bad credentials
 )
 
 // Approval results: values for Event.ApprovalResult.
@@ -40,6 +42,8 @@ const (
 	ApprovalDenied      = "denied"       // the approver denied the request
 	ApprovalExpired     = "expired"      // the request expired before it was used
 	ApprovalMismatch    = "mismatch"     // the approval is bound to another caller, tool or arguments, or was already used
+	ApprovalStale       = "stale"        // the target changed after the request: the approval no longer applies
+	ApprovalAmbiguous   = "ambiguous"    // the approved action may or may not have happened; the approval stays used
 )
 
 // Authorization modes: values for Event.AuthorizationMode.
@@ -63,6 +67,7 @@ type Event struct {
 	CallerIdentity     string    `json:"caller_identity"` // "<tid>/<oid>" of the user or calling service principal
 	MCPSessionID       string    `json:"mcp_session_id"`
 	ProtocolVersion    string    `json:"protocol_version"`
+	Method             string    `json:"method"` // the MCP method: tools/call, resources/read, prompts/get, completion/complete; "" when refused before parsing
 	ToolName           string    `json:"tool_name"`
 	DownstreamResource string    `json:"downstream_resource"` // what the tool touched beyond the server, e.g. "graph:/me"; "" when nothing
 	AuthorizationMode  string    `json:"authorization_mode"`
