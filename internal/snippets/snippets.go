@@ -5,6 +5,7 @@ package snippets
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -61,9 +62,21 @@ type Page struct {
 
 // SaveOptions control a save.
 type SaveOptions struct {
-	IfMatch     string // only overwrite this version (ETag)
-	IfNoneMatch bool   // only create; fail if the snippet exists
-	Author      string // object id recorded as creator/updater
+	IfMatch string // only overwrite this version (ETag)
+	Author  string // object id recorded as creator/updater
+	// KeepOthers refuses, with an *OthersContentError, to replace a
+	// version that another identity (not Author) wrote last: replacing
+	// someone else's content is a destructive act that needs approval.
+	KeepOthers bool
+}
+
+// OthersContentError is the refusal of a save that would replace content
+// another identity wrote. Current is the version that would be replaced;
+// an approval for the overwrite is bound to its ETag.
+type OthersContentError struct{ Current Snippet }
+
+func (e *OthersContentError) Error() string {
+	return fmt.Sprintf("snippet %q was last written by another identity", e.Current.Name)
 }
 
 // Errors a caller can act on. Wrap with context; test with errors.Is/As.
@@ -72,7 +85,11 @@ var (
 	// ErrConflict: the snippet changed (or appeared) between read and write.
 	ErrConflict = errors.New("snippet was changed by someone else")
 	// ErrUnavailable: storage could not be reached or failed; retry later.
+	// From a write (save, delete) it also means the write did not happen.
 	ErrUnavailable = errors.New("snippet storage is unavailable")
+	// ErrAmbiguous: a write may or may not have happened (storage's reply
+	// was lost and a read could not settle it); read to find out.
+	ErrAmbiguous = errors.New("snippet storage did not confirm the outcome")
 )
 
 // InvalidError is a client mistake; Msg says what is allowed.

@@ -32,6 +32,7 @@ const (
 	metaSHA256    = "sha256"
 	metaCreatedBy = "createdby"
 	metaUpdatedBy = "updatedby"
+	metaWriteID   = "writeid" // random per write: identifies a write whose reply was lost
 )
 
 // Store keeps snippets in one Blob container.
@@ -53,6 +54,13 @@ func (s *Store) MaxSize() int64 { return s.maxSize }
 // content or the new, never a part. Without IfMatch it still writes
 // conditionally on the version it read first: a concurrent writer makes
 // one of the two saves fail with ErrConflict instead of vanishing.
+//
+// Every answer is definite except ErrAmbiguous: a nil error means the
+// content is stored, ErrConflict that this call's content was not stored,
+// ErrUnavailable that the write did not happen. Each write carries a
+// random write id in its metadata, so that when a reply was lost (and the
+// SDK's retry then met its own earlier write) a read tells whether the
+// stored version is this call's.
 func (s *Store) Save(ctx context.Context, sp Space, name, content string, o SaveOptions) (Snippet, error) {
 	if err := ValidateName(name); err != nil {
 		return Snippet{}, err
@@ -63,48 +71,58 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 	if !utf8.ValidString(content) {
 		return Snippet{}, &InvalidError{Msg: "snippet content is not valid UTF-8 text"}
 	}
+	if strings.TrimSpace(content) == "" {
+		// Emptying a snippet destroys it as surely as deleting it, without
+		// the approval a delete needs.
+		return Snippet{}, &InvalidError{Msg: "snippet content is empty; to remove a snippet, use delete_snippet"}
+	}
 	bc := s.c.NewBlockBlobClient(sp.prefix() + name)
 	now := time.Now().UTC()
 	created, createdBy := now, o.Author
 	cond := &blob.ModifiedAccessConditions{}
+	props, err := bc.GetProperties(ctx, nil)
 	switch {
-	case o.IfNoneMatch:
+	case err == nil:
+		if o.IfMatch != "" && !SameETag(string(*props.ETag), o.IfMatch) {
+			return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
+		}
+		if o.KeepOthers && storage.Meta(props.Metadata, metaUpdatedBy) != o.Author {
+			cur := fromProps(name, sp, props.ETag, props.LastModified, props.Metadata)
+			if props.ContentLength != nil {
+				cur.Size = *props.ContentLength
+			}
+			return Snippet{}, &OthersContentError{Current: cur}
+		}
+		cond.IfMatch = props.ETag
+		if t, perr := time.Parse(time.RFC3339Nano, storage.Meta(props.Metadata, metaCreated)); perr == nil {
+			created = t
+		}
+		createdBy = storage.Meta(props.Metadata, metaCreatedBy)
+	case storage.IsNotFound(err):
+		if o.IfMatch != "" {
+			return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
+		}
 		cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
 	default:
-		props, err := bc.GetProperties(ctx, nil)
-		switch {
-		case err == nil:
-			if o.IfMatch != "" && string(*props.ETag) != o.IfMatch {
-				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
-			}
-			cond.IfMatch = props.ETag
-			if t, perr := time.Parse(time.RFC3339Nano, storage.Meta(props.Metadata, metaCreated)); perr == nil {
-				created = t
-			}
-			createdBy = storage.Meta(props.Metadata, metaCreatedBy)
-		case storage.IsNotFound(err):
-			if o.IfMatch != "" {
-				return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
-			}
-			cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
-		default:
-			return Snippet{}, s.wrap("save", name, err)
-		}
+		return Snippet{}, s.wrap("save", name, err)
 	}
 	sum := sha256.Sum256([]byte(content))
 	digest := hex.EncodeToString(sum[:])
-	resp, err := bc.Upload(ctx, streaming.NopCloser(bytes.NewReader([]byte(content))), &blockblob.UploadOptions{
+	writeID := storage.NewWriteID()
+	tctx, tries := storage.Track(ctx)
+	resp, err := bc.Upload(tctx, streaming.NopCloser(bytes.NewReader([]byte(content))), &blockblob.UploadOptions{
 		Metadata: map[string]*string{
 			metaCreated:   to.Ptr(created.Format(time.RFC3339Nano)),
 			metaSHA256:    to.Ptr(digest),
 			metaCreatedBy: to.Ptr(createdBy),
 			metaUpdatedBy: to.Ptr(o.Author),
+			metaWriteID:   to.Ptr(writeID),
 		},
 		HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain; charset=utf-8")},
 		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: cond},
 	})
 	if err != nil {
-		return Snippet{}, s.wrap("save", name, err)
+		return s.settleSave(ctx, bc, sp, name, writeID, tries, err)
 	}
 	updated := now
 	if resp.LastModified != nil {
@@ -116,6 +134,41 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 		CreatedBy: createdBy, UpdatedBy: o.Author,
 	}, nil
 }
+
+// settleSave turns a failed upload into a true answer. A precondition
+// failure is someone else's change only when no earlier attempt of this
+// call may have landed; any other failure is definite only when no attempt
+// may have landed. Otherwise the stored version's write id decides, and
+// when it cannot, the answer is ErrAmbiguous.
+func (s *Store) settleSave(ctx context.Context, bc *blockblob.Client, sp Space, name, writeID string, tries *storage.Tries, err error) (Snippet, error) {
+	conflict := storage.IsConditionFailed(err)
+	if conflict && !tries.EarlierMayHaveApplied() || !conflict && !tries.MayHaveApplied() {
+		return Snippet{}, s.wrap("save", name, err)
+	}
+	props, perr := bc.GetProperties(settleContext(ctx))
+	if perr == nil && storage.Meta(props.Metadata, metaWriteID) == writeID {
+		sn := fromProps(name, sp, props.ETag, props.LastModified, props.Metadata)
+		if props.ContentLength != nil {
+			sn.Size = *props.ContentLength
+		}
+		return sn, nil
+	}
+	return Snippet{}, fmt.Errorf("save snippet %q: %w (%s)", name, ErrAmbiguous, storage.Reason(err))
+}
+
+// settleContext bounds the read that settles an unconfirmed write. It is
+// detached from the call's deadline, which may be why the write failed.
+func settleContext(ctx context.Context) (context.Context, *blob.GetPropertiesOptions) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	context.AfterFunc(sctx, cancel) // released when the timeout fires
+	return sctx, nil
+}
+
+// settleTimeout bounds the read after an unconfirmed write.
+const settleTimeout = 5 * time.Second
+
+// SameETag compares two ETags, ignoring the quotes some clients drop.
+func SameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
 
 // Get reads a snippet and checks its digest.
 func (s *Store) Get(ctx context.Context, sp Space, name string) (Snippet, error) {
@@ -188,6 +241,12 @@ func (s *Store) List(ctx context.Context, sp Space, prefix, cursor string, limit
 }
 
 // Delete removes a snippet. A non-empty ifMatch deletes only that version.
+//
+// As with Save, answers are definite except ErrAmbiguous: nil means the
+// snippet (that version) is no longer stored, ErrConflict that another
+// version is stored and nothing was deleted, ErrUnavailable that the delete
+// did not happen. A delete leaves no trace to identify, so after a lost
+// reply only a missing blob settles the outcome.
 func (s *Store) Delete(ctx context.Context, sp Space, name, ifMatch string) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -198,10 +257,20 @@ func (s *Store) Delete(ctx context.Context, sp Space, name, ifMatch string) erro
 		o = &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{
 			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &et}}}
 	}
-	if _, err := s.c.NewBlockBlobClient(sp.prefix()+name).Delete(ctx, o); err != nil {
+	bc := s.c.NewBlockBlobClient(sp.prefix() + name)
+	tctx, tries := storage.Track(ctx)
+	_, err := bc.Delete(tctx, o)
+	if err == nil {
+		return nil
+	}
+	definite := storage.IsConditionFailed(err) || storage.IsNotFound(err)
+	if definite && !tries.EarlierMayHaveApplied() || !definite && !tries.MayHaveApplied() {
 		return s.wrap("delete", name, err)
 	}
-	return nil
+	if _, perr := bc.GetProperties(settleContext(ctx)); storage.IsNotFound(perr) {
+		return nil
+	}
+	return fmt.Errorf("delete snippet %q: %w (%s)", name, ErrAmbiguous, storage.Reason(err))
 }
 
 // wrap maps a storage error to the package's errors, with context.

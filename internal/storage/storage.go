@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ func Connect(s config.Storage) (*azblob.Client, error) {
 			RetryDelay:    200 * time.Millisecond,
 			MaxRetryDelay: 2 * time.Second,
 		},
+		// Every attempt is recorded for writers that must tell their own
+		// retried write from someone else's change (see Tries).
+		PerRetryPolicies: []policy.Policy{tracker{}},
 	}}
 	if cs := s.ConnectionString; cs != "" {
 		if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(cs, ";")), "UseDevelopmentStorage=true") {
@@ -101,4 +105,27 @@ func statusOf(err error) int {
 		return re.StatusCode
 	}
 	return 0
+}
+
+// Reason describes a storage error for logs without what the error text
+// carries besides: the request URL (tenant and object ids, snippet names)
+// and the request id. It gives the HTTP status and the service's error
+// code, or the kind of transport failure.
+func Reason(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("storage answered %d %s", re.StatusCode, re.ErrorCode)
+	}
+	var op *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "storage did not answer in time"
+	case errors.Is(err, context.Canceled):
+		return "request canceled"
+	case errors.As(err, &op):
+		return "transport: " + op.Op + " failed"
+	case err == nil:
+		return ""
+	}
+	return "transport failed"
 }
