@@ -234,3 +234,55 @@ func TestInspectorWithBearer(t *testing.T) {
 		t.Fatalf("whoami: %v", who)
 	}
 }
+
+// TestJWTTokenKinds: the binary refuses ID tokens, tokens naming no client
+// and user tokens without delegated scopes with 401 invalid_token and a
+// reason, and tells app-only from user tokens by idtyp, else by oid = sub.
+// The API's client id is an accepted audience, so an ID token issued to it
+// passes the audience check and must be stopped by its shape.
+func TestJWTTokenKinds(t *testing.T) {
+	t.Parallel()
+	srv, iss := jwtServer(t, "MCP_AUTH_AUDIENCE="+authtest.Audience+","+authtest.ClientID)
+	admin := []string{"Snippets.Approve", "Snippets.Delete", "Snippets.Write"}
+	refused := []struct {
+		name   string
+		claims authtest.Claims
+		reason string
+	}{
+		{"ID token with roles", authtest.Claims{IDToken: true, Roles: admin}, "ID token, not an access token"},
+		{"user token with idtyp user and no scp", authtest.Claims{NoScope: true, IDType: "user", Roles: admin}, "user token has no delegated scopes"},
+		{"user token with neither scp nor idtyp", authtest.Claims{NoScope: true, Roles: admin}, "user token has no delegated scopes"},
+		{"no azp or appid", authtest.Claims{Extra: map[string]any{"azp": nil}}, "no azp or appid"},
+		{"app-only token with scp", authtest.Claims{AppOnly: true, Roles: admin, Extra: map[string]any{"scp": "user_impersonation"}}, "app-only token carries delegated scopes"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := post(t, srv.MCPURL(), pingBody, append([]string{"Mcp-Protocol-Version", "2025-06-18"}, bearer(iss.Mint(t, c.claims))...)...)
+			www := resp.Header.Get("WWW-Authenticate")
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(www, `error="invalid_token"`) || !strings.Contains(www, c.reason) {
+				t.Fatalf("got %d %q %s, want 401 invalid_token naming %q", resp.StatusCode, www, body, c.reason)
+			}
+		})
+	}
+
+	accepted := []struct {
+		name    string
+		claims  authtest.Claims
+		appOnly bool
+	}{
+		{"user token", authtest.Claims{}, false},
+		{"app-only token with idtyp app", authtest.Claims{AppOnly: true, Roles: []string{"Snippets.Read"}}, true},
+		{"app-only token without idtyp, oid equal to sub", authtest.Claims{AppOnly: true, IDType: authtest.NoIDType, Roles: []string{"Snippets.Read"}}, true},
+	}
+	for _, c := range accepted {
+		t.Run(c.name, func(t *testing.T) {
+			_, tr := callTool(t, srv.MCPURL(), "whoami", nil, bearer(iss.Mint(t, c.claims))...)
+			var who struct {
+				AppOnly bool `json:"appOnly"`
+			}
+			if err := json.Unmarshal(tr.StructuredContent, &who); err != nil || tr.IsError || who.AppOnly != c.appOnly {
+				t.Fatalf("whoami %s (%v): appOnly %v, want %v", tr.StructuredContent, err, who.AppOnly, c.appOnly)
+			}
+		})
+	}
+}

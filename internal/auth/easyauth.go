@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -16,15 +17,26 @@ const (
 	maxPrincipalBytes = 32 << 10
 )
 
-// Claim types appear in short form or as long URIs; both are accepted.
+// Claim types appear in short form or as long URIs; both are accepted. Roles
+// come only from "roles" and the two role URIs: the principal's role_typ is
+// ignored, because honouring it would let it turn any claim (scp, groups,
+// oid) into app roles. sub arrives as nameidentifier when the platform maps
+// JWT claims the .NET way.
 var claimAliases = map[string]string{
-	"http://schemas.microsoft.com/identity/claims/tenantid":         "tid",
-	"http://schemas.microsoft.com/identity/claims/objectidentifier": "oid",
-	"http://schemas.microsoft.com/identity/claims/scope":            "scp",
-	"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":  "roles",
-	"http://schemas.microsoft.com/ws/2008/06/identity/claims/roles": "roles",
-	"role": "roles",
+	"http://schemas.microsoft.com/identity/claims/tenantid":                "tid",
+	"http://schemas.microsoft.com/identity/claims/objectidentifier":        "oid",
+	"http://schemas.microsoft.com/identity/claims/scope":                   "scp",
+	"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":         "roles",
+	"http://schemas.microsoft.com/ws/2008/06/identity/claims/roles":        "roles",
+	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": "sub",
 }
+
+// singleClaims may appear once, or repeated with the same value: a principal
+// with two tenants or two token kinds is not one identity.
+var singleClaims = map[string]bool{"tid": true, "oid": true, "sub": true, "idtyp": true, "azp": true, "appid": true}
+
+// Principal rejection reasons beyond the shared token-kind ones.
+const reasonConflictingClaims = "principal has conflicting claims"
 
 // EasyAuth reads the platform principal.
 type EasyAuth struct{}
@@ -32,7 +44,6 @@ type EasyAuth struct{}
 type principal struct {
 	AuthType string `json:"auth_typ"`
 	NameType string `json:"name_typ"`
-	RoleType string `json:"role_typ"`
 	Claims   []struct {
 		Type  string `json:"typ"`
 		Value string `json:"val"`
@@ -81,39 +92,48 @@ func ParsePrincipal(values []string) (*Identity, error) {
 		return nil, &RejectError{Reason: "principal header is not a principal"}
 	}
 	id := &Identity{Method: MethodEasyAuth}
-	roleType := canonical(p.RoleType)
 	nameType := canonical(p.NameType)
-	var hasScope bool
+	single := make(map[string]string, len(singleClaims))
+	var idTokenMark bool
 	for _, c := range p.Claims {
 		typ := canonical(c.Type)
-		switch {
-		case typ == "tid":
-			id.TenantID = c.Value
-		case typ == "oid":
-			id.ObjectID = c.Value
-		case typ == "scp":
-			hasScope = true
-			id.Scopes = append(id.Scopes, strings.Fields(c.Value)...)
-		case typ == "roles" || roleType != "" && typ == roleType:
-			id.Roles = appendUnique(id.Roles, c.Value)
-		case typ == "azp" || typ == "appid":
-			if id.ClientID == "" || typ == "azp" {
-				id.ClientID = c.Value
+		if singleClaims[typ] {
+			if v, seen := single[typ]; seen && v != c.Value {
+				return nil, &RejectError{Reason: reasonConflictingClaims}
 			}
+			single[typ] = c.Value
+			continue
+		}
+		switch {
+		case typ == "scp":
+			id.Scopes = append(id.Scopes, strings.Fields(c.Value)...)
+		case typ == "roles":
+			id.Roles = appendUnique(id.Roles, c.Value)
+		case typ == "nonce" || typ == "at_hash" || typ == "c_hash":
+			idTokenMark = true
 		case typ == "name" || typ == "preferred_username" || nameType != "" && typ == nameType:
 			if id.Name == "" {
 				id.Name = c.Value
 			}
-		case typ == "idtyp" && c.Value == "app":
-			id.AppOnly = true
 		}
 	}
-	if !hasScope {
-		id.AppOnly = true
-	}
+	id.TenantID, id.ObjectID = single["tid"], single["oid"]
+	id.ClientID = cmp.Or(single["azp"], single["appid"])
 	if id.TenantID == "" || id.ObjectID == "" {
 		return nil, &RejectError{Reason: "principal has no tenant or object id"}
 	}
+	// The platform validated the token; what kind of token it was is ours to
+	// check, with the same rules as jwt mode (tokenKind.appOnly).
+	kind := tokenKind{objectID: id.ObjectID, subject: single["sub"], hasClient: id.ClientID != "",
+		idTokenMark: idTokenMark, scopes: id.Scopes}
+	if v, ok := single["idtyp"]; ok {
+		kind.idType = &v
+	}
+	appOnly, err := kind.appOnly()
+	if err != nil {
+		return nil, err
+	}
+	id.AppOnly = appOnly
 	return id, nil
 }
 

@@ -90,6 +90,16 @@ const (
 	jwtReasonSubject         = "token lacks tid or oid"
 )
 
+// Token-kind rejection reasons, shared by jwt and easyauth mode (whose
+// principal carries the same claims). Fixed strings, like the ones above.
+const (
+	reasonIDToken   = "ID token, not an access token: request an access token for this API"
+	reasonNoClient  = "not an access token: no azp or appid"
+	reasonIDType    = "unsupported idtyp"
+	reasonAppScopes = "app-only token carries delegated scopes"
+	reasonNoScopes  = "user token has no delegated scopes"
+)
+
 // JWTAuthenticator validates bearer tokens against one OpenID issuer.
 type JWTAuthenticator struct {
 	issuer      string
@@ -263,7 +273,69 @@ type jwtClaims struct {
 	AppID     string           `json:"appid"`
 	Scope     string           `json:"scp"`
 	Roles     []string         `json:"roles"`
-	IDType    string           `json:"idtyp"`
+	Subject   string           `json:"sub"`
+	IDType    *string          `json:"idtyp"` // nil when absent: absent and "" mean different things
+	Nonce     present          `json:"nonce"`
+	ATHash    present          `json:"at_hash"`
+	CHash     present          `json:"c_hash"`
+}
+
+// present records that a claim exists, whatever its value (even null): only
+// ID tokens carry nonce, at_hash or c_hash, so their presence is what counts.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }
+
+// tokenKind holds the claims that tell an access token from an ID token and
+// an app-only token from a user's.
+type tokenKind struct {
+	objectID, subject string
+	idType            *string // nil when the token has no idtyp
+	hasClient         bool    // azp or appid is set
+	idTokenMark       bool    // nonce, at_hash or c_hash is present
+	scopes            []string
+}
+
+// appOnly decides whether k is an app-only access token, a user's access
+// token, or neither (a *RejectError). The rules, also in docs/SECURITY.md:
+//
+//   - nonce, at_hash or c_hash present, or neither azp nor appid: refused.
+//     Only ID tokens carry the first three, and every Entra access token names
+//     its client (azp in v2, appid in v1). An ID token whose aud is our client
+//     id must not pass for an access token.
+//   - idtyp "app": app-only. idtyp "user": a user's. Any other idtyp: refused.
+//   - no idtyp (the optional claim is not configured, or a v1 token): app-only
+//     exactly when oid equals sub and there is no scp, which is how Entra
+//     documents recognising app-only tokens without idtyp (a user's sub is
+//     pairwise per application, never the oid). Otherwise a user's.
+//   - app-only with scp: refused; delegated scopes without a user contradict.
+//   - a user's token without scp: refused. Roles alone must never stand in for
+//     delegation: that is the shape of an ID token or of a confused client.
+func (k tokenKind) appOnly() (bool, error) {
+	if k.idTokenMark {
+		return false, &RejectError{Reason: reasonIDToken}
+	}
+	if !k.hasClient {
+		return false, &RejectError{Reason: reasonNoClient}
+	}
+	var app bool
+	switch {
+	case k.idType == nil:
+		app = k.objectID == k.subject && len(k.scopes) == 0
+	case *k.idType == "app":
+		app = true
+	case *k.idType == "user":
+		app = false
+	default:
+		return false, &RejectError{Reason: reasonIDType}
+	}
+	switch {
+	case app && len(k.scopes) > 0:
+		return false, &RejectError{Reason: reasonAppScopes}
+	case !app && len(k.scopes) == 0:
+		return false, &RejectError{Reason: reasonNoScopes}
+	}
+	return app, nil
 }
 
 // verify runs every check on a token not found in the cache. It returns the
@@ -391,20 +463,30 @@ func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Ti
 		return Identity{}, none, jwtReject(jwtReasonAudience)
 	}
 
+	kind := tokenKind{
+		objectID:    c.ObjectID,
+		subject:     c.Subject,
+		idType:      c.IDType,
+		hasClient:   c.AZP != "" || c.AppID != "",
+		idTokenMark: bool(c.Nonce || c.ATHash || c.CHash),
+		scopes:      strings.Fields(c.Scope),
+	}
+	appOnly, err := kind.appOnly()
+	if err != nil {
+		return Identity{}, none, err
+	}
 	id := Identity{
 		TenantID: c.TenantID,
 		ObjectID: c.ObjectID,
 		Name:     cmp.Or(c.Name, c.Username),
 		ClientID: cmp.Or(c.AZP, c.AppID),
-		Scopes:   strings.Fields(c.Scope),
+		Scopes:   kind.scopes,
 		Roles:    c.Roles,
 		Method:   MethodJWT,
+		AppOnly:  appOnly,
 	}
-	// Entra app-only tokens carry no scp (and say idtyp=app); delegated
-	// scopes mean nothing without a user.
-	if len(id.Scopes) == 0 || c.IDType == "app" {
-		id.AppOnly = true
-		id.Scopes = nil
+	if appOnly {
+		id.Scopes = nil // appOnly refuses scp, so this is only the empty result of Fields
 	}
 	return id, until, nil
 }

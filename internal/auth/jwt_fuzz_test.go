@@ -17,7 +17,7 @@ var jwtRejectReasons = []string{
 	jwtReasonMultipleHeaders, jwtReasonMalformed, jwtReasonTooLarge, jwtReasonAlgorithm, jwtReasonType,
 	jwtReasonNoKeyID, jwtReasonUnknownKey, jwtReasonKeyMismatch, jwtReasonSignature, jwtReasonClaims,
 	jwtReasonNoExpiry, jwtReasonExpired, jwtReasonNotYetValid, jwtReasonIssuer, jwtReasonAudience,
-	jwtReasonTenant, jwtReasonSubject,
+	jwtReasonTenant, jwtReasonSubject, reasonIDToken, reasonNoClient, reasonIDType, reasonAppScopes, reasonNoScopes,
 }
 
 // FuzzAuthenticateHeader feeds arbitrary Authorization header values (a
@@ -47,6 +47,8 @@ func FuzzAuthenticateHeader(f *testing.F) {
 		"Bearer " + iss.HS256WithPublicKey(f, authtest.Claims{}),
 		"Bearer " + authtest.Tamper(f, valid[0], func(c map[string]any) { c["tid"] = "other" }),
 		"Bearer " + iss.Mint(f, authtest.Claims{Audience: []string{"api://else"}}),
+		"Bearer " + iss.Mint(f, authtest.Claims{IDToken: true, Audience: []string{authtest.Audience}, Roles: []string{"Snippets.Write"}}),
+		"Bearer " + iss.Mint(f, authtest.Claims{NoScope: true, IDType: "user", Roles: []string{"Snippets.Write"}}),
 		"Bearer eyJhbGciOiJSUzI1NiJ9.e30.",
 		"Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6WzFdfQ.e30.AAAA",
 	} {

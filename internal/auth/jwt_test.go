@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -493,4 +494,66 @@ func TestJWTMultiTenantIssuer(t *testing.T) {
 	jwtWantReject(t, err, jwtReasonIssuer)
 	_, err = a.Authenticate(jwtRequest(iss.Mint(t, authtest.Claims{TenantID: second, Issuer: iss.MultiTenantURL()})))
 	jwtWantReject(t, err, jwtReasonIssuer)
+}
+
+// TestJWTTokenKinds: app-only is idtyp=app, or (without idtyp) oid = sub and
+// no scp; a user's token must carry delegated scopes; ID tokens and tokens
+// naming no client are not access tokens.
+func TestJWTTokenKinds(t *testing.T) {
+	t.Parallel()
+	// The API's client id is an accepted audience (as README advises), so an
+	// ID token issued to that client gets past the audience check.
+	iss, a, _ := jwtSetup(t, func(c *JWTConfig) { c.Audiences = []string{authtest.Audience, authtest.ClientID} })
+	writer := []string{"Snippets.Write", "Snippets.Approve"}
+	v1 := map[string]any{"azp": nil, "appid": "agent-v1"}
+	cases := []struct {
+		name    string
+		claims  authtest.Claims
+		reason  string // "" means accepted
+		appOnly bool
+	}{
+		{name: "user with scp", claims: authtest.Claims{Roles: writer}},
+		{name: "user with idtyp user", claims: authtest.Claims{IDType: "user"}},
+		{name: "v1 user with appid", claims: authtest.Claims{Extra: v1}},
+		{name: "no idtyp, oid equals sub, with scp", claims: authtest.Claims{Subject: authtest.ObjectID}},
+		{name: "app with idtyp app", claims: authtest.Claims{AppOnly: true, Roles: writer}, appOnly: true},
+		{name: "app without idtyp, oid equals sub", claims: authtest.Claims{AppOnly: true, IDType: authtest.NoIDType, Roles: writer}, appOnly: true},
+		{name: "v1 app without idtyp", claims: authtest.Claims{AppOnly: true, IDType: authtest.NoIDType, Extra: v1}, appOnly: true},
+
+		{name: "idtyp user without scp", claims: authtest.Claims{NoScope: true, IDType: "user", Roles: writer}, reason: reasonNoScopes},
+		{name: "user without scp or idtyp", claims: authtest.Claims{NoScope: true, Roles: writer}, reason: reasonNoScopes},
+		{name: "user with empty scp", claims: authtest.Claims{Roles: writer, Extra: map[string]any{"scp": " "}}, reason: reasonNoScopes},
+		{name: "app without idtyp, sub not oid", claims: authtest.Claims{AppOnly: true, IDType: authtest.NoIDType, Subject: "someone", Roles: writer}, reason: reasonNoScopes},
+		{name: "ID token with roles", claims: authtest.Claims{IDToken: true, Roles: writer}, reason: reasonIDToken},
+		{name: "ID token for the API audience", claims: authtest.Claims{IDToken: true, Audience: []string{authtest.Audience}, Roles: writer}, reason: reasonIDToken},
+		{name: "access token with nonce", claims: authtest.Claims{Extra: map[string]any{"nonce": "abc"}}, reason: reasonIDToken},
+		{name: "app token with null nonce", claims: authtest.Claims{AppOnly: true, Roles: writer, Extra: map[string]any{"nonce": json.RawMessage("null")}}, reason: reasonIDToken},
+		{name: "access token with at_hash", claims: authtest.Claims{Extra: map[string]any{"at_hash": "x"}}, reason: reasonIDToken},
+		{name: "access token with c_hash", claims: authtest.Claims{AppOnly: true, Roles: writer, Extra: map[string]any{"c_hash": "x"}}, reason: reasonIDToken},
+		{name: "no azp or appid", claims: authtest.Claims{Extra: map[string]any{"azp": nil}}, reason: reasonNoClient},
+		{name: "app with empty azp", claims: authtest.Claims{AppOnly: true, Roles: writer, Extra: map[string]any{"azp": ""}}, reason: reasonNoClient},
+		{name: "idtyp device", claims: authtest.Claims{IDType: "device"}, reason: reasonIDType},
+		{name: "idtyp empty", claims: authtest.Claims{AppOnly: true, Roles: writer, Extra: map[string]any{"idtyp": ""}}, reason: reasonIDType},
+		{name: "idtyp App in another case", claims: authtest.Claims{NoScope: true, IDType: "App", Roles: writer}, reason: reasonIDType},
+		{name: "idtyp app with scp", claims: authtest.Claims{AppOnly: true, Roles: writer, Extra: map[string]any{"scp": "user_impersonation"}}, reason: reasonAppScopes},
+		{name: "idtyp not a string", claims: authtest.Claims{Extra: map[string]any{"idtyp": 1}}, reason: jwtReasonClaims},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, err := a.Authenticate(jwtRequest(iss.Mint(t, c.claims)))
+			if c.reason != "" {
+				jwtWantReject(t, err, c.reason)
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v, want accepted", err)
+			}
+			if id.AppOnly != c.appOnly {
+				t.Fatalf("AppOnly = %v, want %v", id.AppOnly, c.appOnly)
+			}
+			if c.appOnly && id.Scopes != nil {
+				t.Fatalf("app-only identity has scopes %v", id.Scopes)
+			}
+		})
+	}
 }

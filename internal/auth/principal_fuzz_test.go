@@ -12,7 +12,8 @@ import (
 // else could be leaking input.
 var principalRejectReasons = []string{
 	"expected exactly one principal header", "principal header too large", "principal header is not base64",
-	"principal header is not a principal", "principal has no tenant or object id",
+	"principal header is not a principal", "principal has no tenant or object id", reasonConflictingClaims,
+	reasonIDToken, reasonNoClient, reasonIDType, reasonAppScopes, reasonNoScopes,
 }
 
 // FuzzParsePrincipal feeds arbitrary X-MS-CLIENT-PRINCIPAL values (a
@@ -25,9 +26,10 @@ var principalRejectReasons = []string{
 func FuzzParsePrincipal(f *testing.F) {
 	enc := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	for _, s := range []string{
-		enc(`{"auth_typ":"aad","claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"scp","val":"user_impersonation"}]}`),
-		enc(`{"claims":[{"typ":"http://schemas.microsoft.com/identity/claims/tenantid","val":"t"},{"typ":"http://schemas.microsoft.com/identity/claims/objectidentifier","val":"o"},{"typ":"roles","val":"Snippets.Read"}]}`),
-		enc(`{"role_typ":"r","name_typ":"n","claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"r","val":"Snippets.Approve"},{"typ":"n","val":"Ann"},{"typ":"idtyp","val":"app"}]}`),
+		enc(`{"auth_typ":"aad","claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"scp","val":"user_impersonation"},{"typ":"azp","val":"a"}]}`),
+		enc(`{"claims":[{"typ":"http://schemas.microsoft.com/identity/claims/tenantid","val":"t"},{"typ":"http://schemas.microsoft.com/identity/claims/objectidentifier","val":"o"},{"typ":"roles","val":"Snippets.Read"},{"typ":"appid","val":"a"},{"typ":"sub","val":"o"}]}`),
+		enc(`{"role_typ":"r","name_typ":"n","claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"r","val":"Snippets.Approve"},{"typ":"n","val":"Ann"},{"typ":"idtyp","val":"app"},{"typ":"azp","val":"a"}]}`),
+		enc(`{"claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"azp","val":"a"},{"typ":"nonce","val":"n"},{"typ":"roles","val":"Snippets.Approve"}]}`),
 		strings.TrimRight(enc(`{"claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"}]}`), "="),
 		enc(`{"claims":[{"typ":"tid","val":"t"}]}`), enc(`{"claims":null}`), enc(`[]`), enc(`null`), enc("\x00"),
 		"", "not base64!", "e30=", "e30=\ne30=", "  " + enc(`{"claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"}]}`) + "\t",

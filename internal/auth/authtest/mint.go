@@ -13,19 +13,30 @@ import (
 
 // Claims describe a token. Zero fields get defaults: iss URL() (the default
 // tenant's issuer, whatever TenantID says), aud Audience, tid TenantID, oid
-// ObjectID, sub = oid, name Name, azp ClientID, scp Scope, iat and nbf now,
-// exp now+1h.
+// ObjectID, sub PairwiseSubject(oid) for a user and oid for an app (as Entra
+// does), name Name, azp ClientID, scp Scope, iat and nbf now, exp now+1h.
 type Claims struct {
-	Issuer    string
-	Audience  []string
-	TenantID  string
-	ObjectID  string
-	Subject   string
-	Name      string
-	ClientID  string // azp
-	Scope     string // space-separated
-	Roles     []string
-	AppOnly   bool // no scp, idtyp=app: a client-credentials token
+	Issuer   string
+	Audience []string
+	TenantID string
+	ObjectID string
+	Subject  string
+	Name     string
+	ClientID string // azp
+	Scope    string // space-separated
+	Roles    []string
+	AppOnly  bool // no scp, idtyp=app: a client-credentials token
+	// IDType sets idtyp: "" means "app" for AppOnly and none for a user (a
+	// token from an app without the idtyp optional claim); NoIDType leaves it
+	// out for AppOnly too.
+	IDType string
+	// NoScope mints a user token without scp: a delegated token with roles
+	// only, which the server must refuse.
+	NoScope bool
+	// IDToken mints the shape of an OpenID Connect ID token for the client
+	// ClientID: aud ClientID (unless Audience is set), nonce and at_hash, no
+	// azp, scp or idtyp. It carries Roles like a real one.
+	IDToken   bool
 	IssuedAt  time.Time
 	NotBefore time.Time
 	Expiry    time.Time
@@ -44,6 +55,14 @@ type Header struct {
 // NoType as Header.Type mints a token without typ.
 const NoType = "-"
 
+// NoIDType as Claims.IDType mints a token without idtyp.
+const NoIDType = "-"
+
+// PairwiseSubject is the default sub of a user token. Entra's sub is
+// pairwise (different per application) and never equals the oid; only an
+// app-only token has sub = oid.
+func PairwiseSubject(oid string) string { return "pairwise-" + oid }
+
 // ClaimsMap is the payload Mint would sign for c, with defaults applied.
 func (iss *Issuer) ClaimsMap(c Claims) map[string]any {
 	now := iss.now()
@@ -54,11 +73,15 @@ func (iss *Issuer) ClaimsMap(c Claims) map[string]any {
 		return t.Unix()
 	}
 	oid := cmp.Or(c.ObjectID, ObjectID)
+	sub := PairwiseSubject(oid)
+	if c.AppOnly {
+		sub = oid
+	}
 	m := map[string]any{
 		"iss":  cmp.Or(c.Issuer, iss.URL()),
 		"tid":  cmp.Or(c.TenantID, TenantID),
 		"oid":  oid,
-		"sub":  cmp.Or(c.Subject, oid),
+		"sub":  cmp.Or(c.Subject, sub),
 		"name": cmp.Or(c.Name, Name),
 		"azp":  cmp.Or(c.ClientID, ClientID),
 		"ver":  "2.0",
@@ -66,18 +89,34 @@ func (iss *Issuer) ClaimsMap(c Claims) map[string]any {
 		"nbf":  at(c.NotBefore, now),
 		"exp":  at(c.Expiry, now.Add(time.Hour)),
 	}
+	aud := Audience
+	if c.IDToken {
+		aud = cmp.Or(c.ClientID, ClientID)
+	}
 	switch len(c.Audience) {
 	case 0:
-		m["aud"] = Audience
+		m["aud"] = aud
 	case 1:
 		m["aud"] = c.Audience[0]
 	default:
 		m["aud"] = c.Audience
 	}
-	if c.AppOnly {
+	switch {
+	case c.IDToken:
+		delete(m, "azp")
+		m["nonce"] = "n-0S6_WzA2Mj"
+		m["at_hash"] = "77QmUPtjPfzWtF2AnpK9RQ"
+	case c.AppOnly:
 		m["idtyp"] = "app"
-	} else {
+	case !c.NoScope:
 		m["scp"] = cmp.Or(c.Scope, Scope)
+	}
+	switch c.IDType {
+	case "":
+	case NoIDType:
+		delete(m, "idtyp")
+	default:
+		m["idtyp"] = c.IDType
 	}
 	if len(c.Roles) > 0 {
 		m["roles"] = c.Roles
