@@ -5,7 +5,9 @@
 //     file it loads exists, every resource type names an API version, and the
 //     hardened settings (shared keys off, HTTPS only, no body logging, ...) are
 //     present in the resources that need them;
-//   - every policy XML is well-formed and passes the gateway checklist;
+//   - every policy XML is well-formed and passes the gateway checklist; the
+//     tools/call classifier is translated into Go statement by statement and
+//     run over hostile bodies whose effect comes from a real mcp-go server;
 //   - azure.yaml and host.json validate against the JSON schemas kept in
 //     ../shared/schemas.
 //

@@ -312,6 +312,7 @@ func lintMCP(d *policyDoc) []string {
 	case tools >= general:
 		fail("tools/call limit (%d) is not tighter than the general limit (%d)", tools, general)
 	}
+	problems = append(problems, lintToolCall(d)...)
 
 	// Backend: exactly the streaming forward-request.
 	if b := d.root.child("backend"); b == nil || len(b.all("forward-request")) != 1 {
