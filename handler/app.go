@@ -75,7 +75,9 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 		server.WithStreamableHTTPLogger(log),
 	)
 
-	var mcpH http.Handler = auth.Require(authn, meta, mcpHTTP)
+	// Innermost: client notifications (notifications/cancelled names calls by
+	// ids anyone can guess) and responses never reach mcp-go.
+	var mcpH http.Handler = auth.Require(authn, meta, httpx.RequestsOnly(cfg.MaxBodyBytes, mcpHTTP))
 	mcpH = httpx.LimitBody(cfg.MaxBodyBytes, mcpH)
 	mcpH = httpx.PostOnly(mcpH)
 
