@@ -10,6 +10,10 @@ import (
 	"github.com/snippets-mcp/server/internal/auth/authtest"
 )
 
+// approverApp is the client app approvers use in these tests: not the
+// requester's agent (authtest.ClientID).
+const approverApp = "aaaaaaaa-0000-0000-0000-00000000a990"
+
 // deleteResult decodes delete_snippet's structured content.
 type deleteResult struct {
 	Status     string `json:"status"`
@@ -40,7 +44,8 @@ func TestApprovalAcrossInstances(t *testing.T) {
 
 	// The requester may delete and even approve, but never their own request.
 	req := bearer(iss.Mint(t, authtest.Claims{ObjectID: "11111111-0000-0000-0000-000000000001", Roles: []string{"Snippets.Delete", "Snippets.Approve"}}))
-	approver := bearer(iss.Mint(t, authtest.Claims{ObjectID: "22222222-0000-0000-0000-000000000002", Roles: []string{"Snippets.Approve"}}))
+	// The approver decides through another client app than the requester's agent.
+	approver := bearer(iss.Mint(t, authtest.Claims{ObjectID: "22222222-0000-0000-0000-000000000002", ClientID: approverApp, Roles: []string{"Snippets.Approve"}}))
 	other := bearer(iss.Mint(t, authtest.Claims{ObjectID: "33333333-0000-0000-0000-000000000003", Roles: []string{"Snippets.Delete"}}))
 
 	save := func(name string) {

@@ -54,7 +54,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	}
 	ts, err := tools.New(tools.Deps{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
-		Approvals:   approval.NewStore(blob, cfg.ApprovalTTL),
+		Approvals:   approval.NewStore(blob, approval.Options{TTL: cfg.ApprovalTTL, AllowAppOnlyApprovers: cfg.ApprovalAllowAppOnly}),
 		Log:         log,
 		Profiles:    profiles,
 		Auditor:     auditor,

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,13 +16,14 @@ import (
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // ApprovalStore is what the tools need of the approval store.
 type ApprovalStore interface {
 	Create(ctx context.Context, r approval.Request) (approval.Request, error)
-	ListPending(ctx context.Context, tenant string, limit int) ([]approval.Request, error)
-	Decide(ctx context.Context, tenant, id, approver string, approve bool, reason string) (approval.Request, error)
+	ListPending(ctx context.Context, tenant, cursor string, limit int) (approval.Page, error)
+	Decide(ctx context.Context, tenant, id string, d approval.Decision) (approval.Request, error)
 	Consume(ctx context.Context, tenant, id, requester, tool, argsDigest string) (approval.Request, error)
 	Release(ctx context.Context, r approval.Request) error
 }
@@ -31,6 +33,7 @@ type DeleteResult struct {
 	Status     string `json:"status" jsonschema:"deleted, or approval_required"`
 	Name       string `json:"name"`
 	Shared     bool   `json:"shared"`
+	ETag       string `json:"etag,omitempty" jsonschema:"the version the approval is for, or the version deleted"`
 	ApprovalID string `json:"approvalId,omitempty" jsonschema:"id of the approval request to have approved, then pass as approval_id"`
 	ExpiresAt  string `json:"expiresAt,omitempty"`
 	Next       string `json:"next,omitempty" jsonschema:"what to do next"`
@@ -38,26 +41,29 @@ type DeleteResult struct {
 
 // ApprovalView is an approval request as approvers see it.
 type ApprovalView struct {
-	ID        string `json:"id"`
-	Tool      string `json:"tool"`
-	Summary   string `json:"summary"`
-	Requester string `json:"requester" jsonschema:"object id of the requester"`
-	Agent     string `json:"agent" jsonschema:"client id of the app that made the call"`
-	Status    string `json:"status"`
-	CreatedAt string `json:"createdAt"`
-	ExpiresAt string `json:"expiresAt"`
-	Reason    string `json:"reason,omitempty"`
+	ID         string `json:"id"`
+	Tool       string `json:"tool"`
+	Summary    string `json:"summary"`
+	Requester  string `json:"requester" jsonschema:"object id of the requester"`
+	Agent      string `json:"agent" jsonschema:"client id of the app that made the call"`
+	Status     string `json:"status"`
+	CreatedAt  string `json:"createdAt"`
+	ExpiresAt  string `json:"expiresAt"`
+	DecidedBy  string `json:"decidedBy,omitempty" jsonschema:"object id of the approver"`
+	DecidedVia string `json:"decidedVia,omitempty" jsonschema:"client id the approver acted through"`
+	Reason     string `json:"reason,omitempty"`
 }
 
-// ApprovalList is the pending requests of the tenant.
+// ApprovalList is one page of the tenant's pending requests, oldest first.
 type ApprovalList struct {
-	Requests []ApprovalView `json:"requests"`
+	Requests   []ApprovalView `json:"requests"`
+	NextCursor string         `json:"nextCursor,omitempty" jsonschema:"pass as cursor to get the next page; absent on the last page"`
 }
 
 func view(r approval.Request) ApprovalView {
 	return ApprovalView{ID: r.ID, Tool: r.Tool, Summary: r.Summary, Requester: r.Requester, Agent: r.Agent,
 		Status: string(r.StatusAt(time.Now())), CreatedAt: r.CreatedAt.Format(time.RFC3339),
-		ExpiresAt: r.ExpiresAt.Format(time.RFC3339), Reason: r.Reason}
+		ExpiresAt: r.ExpiresAt.Format(time.RFC3339), DecidedBy: r.DecidedBy, DecidedVia: r.DecidedVia, Reason: r.Reason}
 }
 
 func approvalIDArg(desc string, opts ...mcp.PropertyOption) mcp.ToolOption {
@@ -81,7 +87,8 @@ func (s *Server) approvalTools() []spec {
 			tool: mcp.NewTool("delete_snippet",
 				mcp.WithTitleAnnotation("Delete snippet"),
 				mcp.WithDescription("Delete a snippet. Needs approval by another person holding Snippets.Approve: "+
-					"the first call returns an approvalId and deletes nothing; once approved, call again with approval_id."),
+					"the first call returns an approvalId and deletes nothing; once approved, call again with the same arguments and approval_id. "+
+					"The approval covers the version (etag) that existed when it was requested: if the snippet changes meanwhile, it no longer applies."),
 				nameArg(mcp.Required()),
 				sharedArg("delete from"),
 				approvalIDArg("Id of an approved request for exactly this deletion."),
@@ -94,13 +101,17 @@ func (s *Server) approvalTools() []spec {
 			handler: s.deleteSnippet,
 		},
 		{
-			class:   auth.ClassAdmin,
-			tool:    admin("list_approval_requests", "List approval requests", "List your tenant's approval requests that wait for a decision.", mcp.WithOutputSchema[ApprovalList]()),
+			class: auth.ClassAdmin,
+			tool: admin("list_approval_requests", "List approval requests", "List your tenant's approval requests that wait for a decision, oldest first, a page at a time.",
+				mcp.WithOutputSchema[ApprovalList](),
+				mcp.WithString("cursor", mcp.Description("nextCursor from the previous page."), mcp.MaxLength(64)),
+				mcp.WithInteger("limit", mcp.Description("Page size."), mcp.Min(1), mcp.Max(100), mcp.DefaultNumber(20))),
 			handler: s.listApprovals,
 		},
 		{
 			class: auth.ClassAdmin,
-			tool: admin("approve_request", "Approve request", "Approve another person's pending request, allowing the action once.",
+			tool: admin("approve_request", "Approve request", "Approve another person's pending request, allowing the action once, on the version of the target it was requested for. "+
+				"You cannot decide your own requests, nor through the client app that made the request; applications acting on their own cannot decide unless the server allows it.",
 				mcp.WithOutputSchema[ApprovalView](),
 				mcp.WithString("id", mcp.Required(), mcp.Description("Approval request id."), mcp.MinLength(1), mcp.MaxLength(64)),
 				mcp.WithString("reason", mcp.Description("Why, for the record."), mcp.MaxLength(500))),
@@ -134,6 +145,109 @@ func argsDigest(tool string, args map[string]any) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// approvalOp is what a caller was doing with approvals when it failed; each
+// gets its own advice.
+type approvalOp int
+
+const (
+	opRequest approvalOp = iota // asking for an approval
+	opUse                       // using one with approval_id
+	opDecide                    // approving or denying
+	opList                      // listing pending requests
+)
+
+// held is an action that waits for an approval: what the tool returns
+// when it asks for one, and what it says when the approved version is gone.
+type held struct {
+	tool    string // the tool whose call is held
+	nothing string // "nothing was deleted"
+}
+
+// requestApproval stores a request for the held action on target version
+// etag, and records the outcome for the audit event.
+func (s *Server) requestApproval(ctx context.Context, id *auth.Identity, h held, digest, etag, summary string) (approval.Request, *mcp.CallToolResult) {
+	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, Agent: id.ClientID,
+		Tool: h.tool, ArgsDigest: digest, TargetETag: etag, Summary: summary})
+	if err != nil {
+		return r, s.approvalError(ctx, opRequest, h, approval.Request{}, err)
+	}
+	callFrom(ctx).set(func(c *call) {
+		c.approvalResult, c.resultCode, c.message = audit.ApprovalRequested, audit.ResultApprovalRequired, "approval required"
+	})
+	return r, nil
+}
+
+// nextAfterRequest tells the requester what to do with a new request.
+func nextAfterRequest(h held, r approval.Request) string {
+	return fmt.Sprintf("%s. Ask a person with the Snippets.Approve role (not you, and not through this app) to run approve_request with id %s before %s, then call %s again with the same arguments and approval_id=%s.",
+		capitalize(h.nothing), r.ID, r.ExpiresAt.Format(time.RFC3339), h.tool, r.ID)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// useApproval consumes an approval for the held action.
+func (s *Server) useApproval(ctx context.Context, id *auth.Identity, h held, approvalID, digest string) (approval.Request, *mcp.CallToolResult) {
+	r, err := s.Approvals.Consume(ctx, id.TenantID, approvalID, id.ObjectID, h.tool, digest)
+	if err != nil {
+		return r, s.approvalError(ctx, opUse, h, r, err)
+	}
+	if r.TargetETag == "" {
+		// Requested before approvals were bound to versions: it cannot say
+		// which content it allows changing.
+		callFrom(ctx).set(func(c *call) { c.approvalResult = audit.ApprovalStale })
+		return r, fail(ctx, audit.ResultDenied, fmt.Sprintf("this approval is not bound to a version of the snippet, so it cannot be used; %s. Call %s without approval_id to request a new approval.", h.nothing, h.tool))
+	}
+	callFrom(ctx).set(func(c *call) { c.approvalResult = audit.ApprovalApproved })
+	return r, nil
+}
+
+// afterApproved turns the store's answer to an approved, version-bound
+// write into a result. ok is the result for success. The approval is given
+// back only when the write provably did not happen.
+func (s *Server) afterApproved(ctx context.Context, h held, r approval.Request, name string, err error, ok func() *mcp.CallToolResult) *mcp.CallToolResult {
+	c := callFrom(ctx)
+	switch {
+	case err == nil:
+		return ok()
+	case errors.Is(err, snippets.ErrConflict):
+		c.set(func(c *call) { c.approvalResult = audit.ApprovalStale })
+		return fail(ctx, audit.ResultDenied, fmt.Sprintf("snippet %q changed after the approval was requested, so the approval no longer applies; %s. Call %s without approval_id to request approval for the current version.", name, h.nothing, h.tool))
+	case errors.Is(err, snippets.ErrNotFound):
+		c.set(func(c *call) { c.approvalResult = audit.ApprovalStale })
+		return fail(ctx, audit.ResultNotFound, fmt.Sprintf("snippet %q no longer exists, so the approval no longer applies; %s.", name, h.nothing))
+	case errors.Is(err, snippets.ErrAmbiguous):
+		c.set(func(c *call) { c.approvalResult = audit.ApprovalAmbiguous })
+		s.log.Warn("approved write not confirmed", "tool", h.tool, "approval", r.ID, "reason", storage.Reason(err))
+		return fail(ctx, audit.ResultAmbiguous, fmt.Sprintf("snippet storage did not confirm whether the %s happened; the approval has been used. get_snippet shows the snippet's state; if the change did not happen, request a new approval.", verbOf(h)))
+	}
+	if errors.Is(err, snippets.ErrUnavailable) {
+		// Provably not written: the approval goes back for a retry. Detached
+		// from the call's (possibly expired) deadline, but bounded.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if rerr := s.Approvals.Release(rctx, r); rerr != nil {
+			s.log.Warn("could not give an approval back after a failed write", "approval", r.ID, "reason", storage.Reason(rerr))
+			return s.storeError(ctx, "write", name, err)
+		}
+		return fail(ctx, audit.ResultUnavailable, fmt.Sprintf("snippet storage is unavailable right now (retryable); %s and the approval is still valid. Retry the same call in a few seconds.", h.nothing))
+	}
+	return s.storeError(ctx, "write", name, err)
+}
+
+func verbOf(h held) string {
+	if h.tool == "save_snippet" {
+		return "overwrite"
+	}
+	return "deletion"
+}
+
+var heldDelete = held{tool: "delete_snippet", nothing: "nothing was deleted"}
+
 func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, denied := caller(ctx)
 	if denied != nil {
@@ -146,96 +260,132 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 		return denied, nil
 	}
 	name := req.GetString("snippetname", "")
-	digest := argsDigest("delete_snippet", req.GetArguments())
+	digest := argsDigest(heldDelete.tool, req.GetArguments())
 	approvalID := req.GetString("approval_id", "")
 
 	if approvalID == "" {
-		// Check the target first: no approval requests for nothing.
-		if _, err := s.Snippets.Get(ctx, sp, name); err != nil {
+		// Check the target first: no approval requests for nothing, and the
+		// request is bound to the version that exists now.
+		cur, err := s.Snippets.Get(ctx, sp, name)
+		if err != nil {
 			return s.storeError(ctx, "get", name, err), nil
 		}
-		where := "private space"
-		if sp.IsShared() {
-			where = "tenant's shared space"
+		r, res := s.requestApproval(ctx, id, heldDelete, digest, cur.ETag,
+			fmt.Sprintf("delete snippet %q (version %s) from the %s of %s", name, cur.ETag, spaceName(sp), id.ObjectID))
+		if res != nil {
+			return res, nil
 		}
-		r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, Agent: id.ClientID,
-			Tool: "delete_snippet", ArgsDigest: digest, Summary: fmt.Sprintf("delete snippet %q from the %s of %s", name, where, id.ObjectID)})
-		if err != nil {
-			return s.approvalError(ctx, err), nil
-		}
-		c.set(func(c *call) {
-			c.approvalResult, c.resultCode, c.message = audit.ApprovalRequested, audit.ResultApprovalRequired, "approval required"
-		})
-		next := fmt.Sprintf("Nothing was deleted. Ask a person with the Snippets.Approve role (not you) to run approve_request with id %s before %s, then call delete_snippet again with the same arguments and approval_id=%s.",
-			r.ID, r.ExpiresAt.Format(time.RFC3339), r.ID)
-		return mcp.NewToolResultStructured(DeleteResult{Status: "approval_required", Name: name, Shared: sp.IsShared(),
+		next := nextAfterRequest(heldDelete, r)
+		return mcp.NewToolResultStructured(DeleteResult{Status: "approval_required", Name: name, Shared: sp.IsShared(), ETag: cur.ETag,
 			ApprovalID: r.ID, ExpiresAt: r.ExpiresAt.Format(time.RFC3339), Next: next}, "Approval required. "+next), nil
 	}
 
-	r, err := s.Approvals.Consume(ctx, id.TenantID, approvalID, id.ObjectID, "delete_snippet", digest)
-	if err != nil {
-		return s.approvalError(ctx, err), nil
+	r, res := s.useApproval(ctx, id, heldDelete, approvalID, digest)
+	if res != nil {
+		return res, nil
 	}
-	c.set(func(c *call) { c.approvalResult = audit.ApprovalApproved })
-	if err := s.Snippets.Delete(ctx, sp, name, ""); err != nil {
-		if errors.Is(err, snippets.ErrUnavailable) {
-			// The deletion did not run: give the approval back for a retry.
-			// Detached from the call's (possibly expired) deadline, but bounded.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if rerr := s.Approvals.Release(rctx, r); rerr != nil {
-				s.log.Warn("could not release approval after failed delete", "approval", r.ID, "err", rerr)
-			}
-		}
-		return s.storeError(ctx, "delete", name, err), nil
-	}
-	return mcp.NewToolResultStructured(DeleteResult{Status: "deleted", Name: name, Shared: sp.IsShared(), ApprovalID: r.ID},
-		fmt.Sprintf("Deleted snippet %q (approved by %s).", name, r.DecidedBy)), nil
+	err := s.Snippets.Delete(ctx, sp, name, r.TargetETag)
+	return s.afterApproved(ctx, heldDelete, r, name, err, func() *mcp.CallToolResult {
+		return mcp.NewToolResultStructured(DeleteResult{Status: "deleted", Name: name, Shared: sp.IsShared(), ETag: r.TargetETag, ApprovalID: r.ID},
+			fmt.Sprintf("Deleted snippet %q (version %s, approved by %s).", name, r.TargetETag, r.DecidedBy))
+	}), nil
 }
 
-// approvalError says why an approval could not be used or decided, and
-// records the approval outcome for the audit event.
-func (s *Server) approvalError(ctx context.Context, err error) *mcp.CallToolResult {
-	var outcome, hint string
+func spaceName(sp snippets.Space) string {
+	if sp.IsShared() {
+		return "tenant's shared space"
+	}
+	return "private space"
+}
+
+// approvalError says why an approval could not be requested, used,
+// decided or listed, in words for that operation, and records the approval
+// outcome for the audit event.
+func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r approval.Request, err error) *mcp.CallToolResult {
+	again := fmt.Sprintf("call %s without approval_id to request a new approval", h.tool)
+	var outcome, msg string
+	code := audit.ResultDenied
 	switch {
+	case errors.Is(err, approval.ErrExpired) && op == opUse:
+		outcome, msg = audit.ApprovalExpired, "the approval request has expired; "+again
 	case errors.Is(err, approval.ErrExpired):
-		outcome, hint = audit.ApprovalExpired, "; call delete_snippet without approval_id to request a new one"
+		msg = "the approval request has expired; nothing to decide"
 	case errors.Is(err, approval.ErrPending):
-		outcome, hint = audit.ApprovalPending, "; ask an approver to run approve_request, then call again"
+		outcome, msg = audit.ApprovalPending, "the approval request is still waiting for a decision; ask a person with the Snippets.Approve role to run approve_request, then call again"
 	case errors.Is(err, approval.ErrDenied):
-		outcome, hint = audit.ApprovalDenied, "; call delete_snippet without approval_id to request a new approval"
+		outcome, msg = audit.ApprovalDenied, "the approval request was denied"
+		if r.Reason != "" {
+			msg += fmt.Sprintf(" by %s: %q", r.DecidedBy, r.Reason)
+		}
+		msg += "; " + again
 	case errors.Is(err, approval.ErrUsed):
-		outcome, hint = audit.ApprovalMismatch, "; call delete_snippet without approval_id to request a new approval"
+		outcome, msg = audit.ApprovalMismatch, "the approval was already used; "+again
 	case errors.Is(err, approval.ErrMismatch):
-		outcome, hint = audit.ApprovalMismatch, "; repeat the call with exactly the arguments of the original request"
-	case errors.Is(err, approval.ErrNotFound), errors.Is(err, approval.ErrNotYours):
-		outcome = audit.ApprovalMismatch
-	case errors.Is(err, approval.ErrSelfApproval), errors.Is(err, approval.ErrDecided):
+		outcome, msg = audit.ApprovalMismatch, "the approval was granted for a different tool or different arguments; repeat the call with exactly the arguments of the original request"
+	case errors.Is(err, approval.ErrNotFound) && op == opUse:
+		outcome, msg = audit.ApprovalMismatch, "there is no approval request with this id in your tenant; "+again
+	case errors.Is(err, approval.ErrNotFound):
+		msg = "there is no approval request with this id in your tenant; list_approval_requests shows the pending ones"
+	case errors.Is(err, approval.ErrNotYours):
+		outcome, msg = audit.ApprovalMismatch, "the approval request belongs to another caller; "+again
+	case errors.Is(err, approval.ErrSelfApproval), errors.Is(err, approval.ErrSameAgent),
+		errors.Is(err, approval.ErrAppApprover), errors.Is(err, approval.ErrDecided):
+		msg = err.Error() // the store's sentinels are sentences for people
+	case errors.Is(err, approval.ErrTooMany):
+		msg = fmt.Sprintf("you already have the most approval requests allowed waiting for a decision; %s. Ask an approver to decide them, or wait until they expire", h.nothing)
+	case errors.Is(err, approval.ErrBadCursor):
+		code, msg = audit.ResultInvalidArguments, err.Error()
+	case errors.Is(err, approval.ErrAmbiguous):
+		code = audit.ResultAmbiguous
+		s.log.Warn("approval change not confirmed", "reason", storage.Reason(err))
+		switch op {
+		case opRequest:
+			msg = fmt.Sprintf("approval storage did not confirm that the request was stored; %s. Call %s again without approval_id", h.nothing, h.tool)
+		case opUse:
+			outcome = audit.ApprovalAmbiguous
+			msg = fmt.Sprintf("approval storage did not confirm the use of the approval; %s. Call again with the same approval_id; if it is reported as used, %s", h.nothing, again)
+		default:
+			msg = "approval storage did not confirm that your decision was recorded; list_approval_requests shows whether the request still waits"
+		}
 	default:
-		s.log.Warn("approval storage failed", "err", err)
-		return fail(ctx, audit.ResultUnavailable, "approval storage is unavailable right now (retryable); nothing was deleted. Retry in a few seconds.")
+		code = audit.ResultUnavailable
+		s.log.Warn("approval storage failed", "reason", storage.Reason(err))
+		switch op {
+		case opRequest, opUse:
+			msg = fmt.Sprintf("approval storage is unavailable right now (retryable); %s. Retry in a few seconds", h.nothing)
+		case opDecide:
+			msg = "approval storage is unavailable right now (retryable); your decision was not recorded. Retry in a few seconds"
+		default:
+			msg = "approval storage is unavailable right now (retryable). Retry in a few seconds"
+		}
 	}
 	if outcome != "" {
 		callFrom(ctx).set(func(c *call) { c.approvalResult = outcome })
 	}
-	// The store returns its sentinel errors unwrapped; their text is for people.
-	return fail(ctx, audit.ResultDenied, err.Error()+hint)
+	return fail(ctx, code, msg+".")
 }
 
-func (s *Server) listApprovals(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func (s *Server) listApprovals(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, denied := caller(ctx)
 	if denied != nil {
 		return denied, nil
 	}
-	rs, err := s.Approvals.ListPending(ctx, id.TenantID, 100)
+	page, err := s.Approvals.ListPending(ctx, id.TenantID, req.GetString("cursor", ""), req.GetInt("limit", 20))
 	if err != nil {
-		return s.approvalError(ctx, err), nil
+		return s.approvalError(ctx, opList, held{}, approval.Request{}, err), nil
 	}
-	out := ApprovalList{Requests: make([]ApprovalView, 0, len(rs))}
-	for _, r := range rs {
+	out := ApprovalList{Requests: make([]ApprovalView, 0, len(page.Requests)), NextCursor: page.Next}
+	for _, r := range page.Requests {
 		out.Requests = append(out.Requests, view(r))
 	}
-	return mcp.NewToolResultStructured(out, fmt.Sprintf("%d approval requests wait for a decision", len(out.Requests))), nil
+	return mcp.NewToolResultStructured(out, fmt.Sprintf("%s wait for a decision", plural(len(out.Requests), "approval request", "approval requests"))), nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -246,11 +396,12 @@ func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest)
 		}
 		reqID := req.GetString("id", "")
 		if !approval.ValidID(reqID) {
-			return fail(ctx, audit.ResultInvalidArguments, "id is not an approval request id (32 hex characters, as returned by delete_snippet)"), nil
+			return fail(ctx, audit.ResultInvalidArguments, "id is not an approval request id (32 lower-case hex characters, as returned by the tool that asked for approval)"), nil
 		}
-		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, id.ObjectID, approve, req.GetString("reason", ""))
+		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, approval.Decision{Approver: id.ObjectID, Via: id.ClientID,
+			AppOnly: id.AppOnly, Approve: approve, Reason: req.GetString("reason", "")})
 		if err != nil {
-			return s.approvalError(ctx, err), nil
+			return s.approvalError(ctx, opDecide, held{}, r, err), nil
 		}
 		verb := "Denied"
 		if approve {

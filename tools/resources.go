@@ -10,6 +10,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // Resource URIs: the caller's private snippets, and the tenant's shared ones.
@@ -72,7 +73,7 @@ func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.S
 	case errors.Is(err, snippets.ErrNotFound):
 		return sn, fmt.Errorf("snippet %q not found in this space: %w", name, server.ErrResourceNotFound)
 	default:
-		s.log.Warn("storage failed", "op", "read", "err", err)
+		s.log.Warn("storage failed", "op", "read", "reason", storage.Reason(err))
 		return sn, errors.New("snippet storage is unavailable right now (retryable)")
 	}
 }

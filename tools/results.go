@@ -9,6 +9,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // fail returns a tool error result and records its code for the audit
@@ -32,16 +33,22 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 	case errors.Is(err, snippets.ErrNotFound):
 		return fail(ctx, audit.ResultNotFound, fmt.Sprintf("snippet %q does not exist in this space; list_snippets shows the names you have", name))
 	case errors.Is(err, snippets.ErrConflict):
-		return fail(ctx, audit.ResultToolError, fmt.Sprintf("snippet %q was changed by someone else since you read it; get it again and retry with its new etag", name))
+		return fail(ctx, audit.ResultToolError, fmt.Sprintf("snippet %q was changed by someone else since you read it, and this call's content was not stored; get it again and retry with its new etag", name))
+	case errors.Is(err, snippets.ErrAmbiguous):
+		s.log.Warn("storage did not confirm a write", "op", op, "reason", storage.Reason(err))
+		return fail(ctx, audit.ResultAmbiguous, fmt.Sprintf("snippet storage did not confirm the %s: snippet %q may or may not have been changed. Call get_snippet to check before retrying.", op, name))
 	}
-	s.log.Warn("storage failed", "op", op, "err", err)
+	// Raw errors carry the blob URL (tenant and object ids, the name):
+	// the log gets the status and the service's code only.
+	s.log.Warn("storage failed", "op", op, "reason", storage.Reason(err))
 	msg := "snippet storage is unavailable right now (retryable). Retry in a few seconds."
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = "snippet storage did not answer in time (retryable). Retry in a few seconds."
 	}
-	if op == "save" || op == "delete" {
-		// A write that timed out may still have landed; it is atomic either way.
-		msg += " The " + op + " either fully happened or not at all: get_snippet shows which."
+	if op == "save" || op == "delete" || op == "write" {
+		// The store answers ErrUnavailable for a write only when the write
+		// provably did not happen; unconfirmed ones are ErrAmbiguous.
+		msg += " Nothing was changed."
 	}
 	return fail(ctx, audit.ResultUnavailable, msg)
 }

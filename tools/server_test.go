@@ -9,20 +9,26 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
 type fixture struct {
 	mcp     *server.MCPServer
-	store   *memStore
+	store   *snippets.Store
+	blob    *blobtest.Fake
 	auditor *memAuditor
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: newMemStore(), auditor: &memAuditor{}}
-	s, err := New(Deps{Snippets: f.store, Approvals: &memApprovals{}, Auditor: f.auditor, ServerID: "test", Version: "t"})
+	f := &fixture{auditor: &memAuditor{}}
+	var approvals *approval.Store
+	f.store, approvals, f.blob = stores(t)
+	s, err := New(Deps{Snippets: f.store, Approvals: approvals, Auditor: f.auditor, ServerID: "test", Version: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +38,7 @@ func newFixture(t *testing.T) *fixture {
 
 var (
 	alice    = &auth.Identity{TenantID: "t1", ObjectID: "alice", ClientID: "agent", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleDelete}, Method: auth.MethodJWT}
-	bob      = &auth.Identity{TenantID: "t1", ObjectID: "bob", ClientID: "agent", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleApprove}, Method: auth.MethodJWT}
+	bob      = &auth.Identity{TenantID: "t1", ObjectID: "bob", ClientID: "inspector", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleApprove}, Method: auth.MethodJWT}
 	readOnly = &auth.Identity{TenantID: "t1", ObjectID: "app", AppOnly: true, Roles: []string{auth.RoleRead}, Method: auth.MethodJWT}
 )
 
@@ -125,7 +131,7 @@ func TestErrorsArePlainWords(t *testing.T) {
 			t.Errorf("%v: isError=%v %q, want %q", c.args, isErr, text, c.want)
 		}
 	}
-	f.store.down = true
+	f.blob.DeleteContainer(snippets.Container)
 	if _, isErr, text := f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "x"}); !isErr || !strings.Contains(text, "retryable") {
 		t.Errorf("storage down: %q", text)
 	}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,16 @@ type Snippet struct {
 	ETag    string `json:"etag" jsonschema:"version tag; pass it to save_snippet to update only this version"`
 	Created string `json:"created" jsonschema:"RFC 3339 time of creation"`
 	Updated string `json:"updated" jsonschema:"RFC 3339 time of the last change"`
+}
+
+// SaveResult is the outcome of save_snippet: the stored snippet, or, when
+// the save waits for an approval, the version it would replace.
+type SaveResult struct {
+	Snippet
+	Status     string `json:"status" jsonschema:"saved, or approval_required"`
+	ApprovalID string `json:"approvalId,omitempty" jsonschema:"id of the approval request to have approved, then pass as approval_id"`
+	ExpiresAt  string `json:"expiresAt,omitempty"`
+	Next       string `json:"next,omitempty" jsonschema:"what to do next"`
 }
 
 // SnippetContent is a snippet with its content.
@@ -61,12 +72,16 @@ func (s *Server) snippetTools() []spec {
 			tool: mcp.NewTool("save_snippet",
 				mcp.WithTitleAnnotation("Save snippet"),
 				mcp.WithDescription("Create or replace a text snippet. Updates are checked against concurrent changes: "+
-					"pass the etag you read to update only that version; a conflicting save is refused, never lost silently."),
+					"pass the etag you read to update only that version; a conflicting save is refused, never lost silently. "+
+					"Replacing a shared snippet that another person wrote last is destructive, like a delete: the first call returns an approvalId and changes nothing; "+
+					"once another person with Snippets.Approve approves, call again with the same arguments and approval_id. "+
+					"Your own snippets, private or shared, you replace freely. Empty content is refused: use delete_snippet."),
 				nameArg(mcp.Required()),
-				mcp.WithString("snippet", mcp.Required(), mcp.Description("The snippet text (UTF-8).")),
+				mcp.WithString("snippet", mcp.Required(), mcp.Description("The snippet text (UTF-8), not empty."), mcp.MinLength(1)),
 				sharedArg("save in"),
 				mcp.WithString("etag", mcp.Description("Update only if the stored version still has this etag.")),
-				mcp.WithOutputSchema[Snippet](),
+				approvalIDArg("Id of an approved request to replace another person's shared snippet."),
+				mcp.WithOutputSchema[SaveResult](),
 				mcp.WithReadOnlyHintAnnotation(false),
 				mcp.WithDestructiveHintAnnotation(true), // it may replace existing content
 				mcp.WithIdempotentHintAnnotation(true),
@@ -134,6 +149,8 @@ func (s *Server) space(ctx context.Context, id *auth.Identity, req mcp.CallToolR
 	return snippets.Shared(id.TenantID), nil
 }
 
+var heldOverwrite = held{tool: "save_snippet", nothing: "nothing was saved"}
+
 func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, denied := caller(ctx)
 	if denied != nil {
@@ -143,14 +160,44 @@ func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	if denied != nil {
 		return denied, nil
 	}
-	name := req.GetString("snippetname", "")
-	sn, err := s.Snippets.Save(ctx, sp, name, req.GetString("snippet", ""),
-		snippets.SaveOptions{IfMatch: req.GetString("etag", ""), Author: id.ObjectID})
+	name, content := req.GetString("snippetname", ""), req.GetString("snippet", "")
+	// In the shared space, replacing what another identity wrote destroys
+	// their content: it is held for an approval like a delete.
+	opts := snippets.SaveOptions{IfMatch: req.GetString("etag", ""), Author: id.ObjectID, KeepOthers: sp.IsShared()}
+	digest := argsDigest(heldOverwrite.tool, req.GetArguments())
+	saved := func(sn snippets.Snippet) *mcp.CallToolResult {
+		return mcp.NewToolResultStructured(SaveResult{Snippet: toSnippet(sn), Status: "saved"},
+			fmt.Sprintf("Saved snippet %q (%d bytes, etag %s).", sn.Name, sn.Size, sn.ETag))
+	}
+	if approvalID := req.GetString("approval_id", ""); approvalID != "" {
+		callFrom(ctx).set(func(c *call) { c.approvalRequired = true })
+		r, res := s.useApproval(ctx, id, heldOverwrite, approvalID, digest)
+		if res != nil {
+			return res, nil
+		}
+		opts.IfMatch, opts.KeepOthers = r.TargetETag, false
+		sn, err := s.Snippets.Save(ctx, sp, name, content, opts)
+		return s.afterApproved(ctx, heldOverwrite, r, name, err, func() *mcp.CallToolResult { return saved(sn) }), nil
+	}
+	sn, err := s.Snippets.Save(ctx, sp, name, content, opts)
+	var others *snippets.OthersContentError
+	if errors.As(err, &others) {
+		cur := others.Current
+		callFrom(ctx).set(func(c *call) { c.approvalRequired = true })
+		r, res := s.requestApproval(ctx, id, heldOverwrite, digest, cur.ETag,
+			fmt.Sprintf("replace shared snippet %q (version %s, last written by %s) with %d bytes from %s", name, cur.ETag, cur.UpdatedBy, len(content), id.ObjectID))
+		if res != nil {
+			return res, nil
+		}
+		next := nextAfterRequest(heldOverwrite, r)
+		return mcp.NewToolResultStructured(SaveResult{Snippet: toSnippet(cur), Status: "approval_required", ApprovalID: r.ID,
+			ExpiresAt: r.ExpiresAt.Format(time.RFC3339), Next: next},
+			fmt.Sprintf("Approval required: shared snippet %q was last written by someone else (%s). %s", name, cur.UpdatedBy, next)), nil
+	}
 	if err != nil {
 		return s.storeError(ctx, "save", name, err), nil
 	}
-	out := toSnippet(sn)
-	return mcp.NewToolResultStructured(out, fmt.Sprintf("Saved snippet %q (%d bytes, etag %s).", sn.Name, sn.Size, sn.ETag)), nil
+	return saved(sn), nil
 }
 
 func (s *Server) getSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -183,7 +230,7 @@ func (s *Server) listSnippets(ctx context.Context, req mcp.CallToolRequest) (*mc
 	for _, it := range page.Items {
 		out.Snippets = append(out.Snippets, toSnippet(it))
 	}
-	text := fmt.Sprintf("%d snippets", len(out.Snippets))
+	text := plural(len(out.Snippets), "snippet", "snippets")
 	if out.NextCursor != "" {
 		text += " (more: pass nextCursor as cursor)"
 	}

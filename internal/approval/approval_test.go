@@ -28,14 +28,19 @@ func TestStatusAt(t *testing.T) {
 
 func TestIDs(t *testing.T) {
 	seen := map[string]bool{}
-	for range 1000 {
-		id := newID()
+	prev := ""
+	start := time.Now()
+	for i := range 1000 {
+		id := newID(start.Add(time.Duration(i) * time.Millisecond))
 		if !ValidID(id) || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
-		seen[id] = true
+		if id <= prev {
+			t.Fatalf("id %q made later sorts before %q", id, prev)
+		}
+		seen[id], prev = true, id
 	}
-	for _, bad := range []string{"", "../etc", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0", "t-x/0123456789abcdef0123456789ab"} {
+	for _, bad := range []string{"", "../etc", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0", "0123456789ABCDEF0123456789ABCDEF", "t-x/0123456789abcdef0123456789ab"} {
 		if ValidID(bad) {
 			t.Errorf("%q accepted", bad)
 		}

@@ -34,7 +34,10 @@ type Config struct {
 	SnippetMaxSize int64
 	ToolTimeout    time.Duration
 	ApprovalTTL    time.Duration
-	Storage        Storage
+	// ApprovalAllowAppOnly lets applications acting on their own approve
+	// and deny (MCP_APPROVAL_ALLOW_APP_ONLY=true); off, approvers are people.
+	ApprovalAllowAppOnly bool
+	Storage              Storage
 }
 
 // JWT configures in-process bearer token validation.
@@ -146,6 +149,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.ApprovalTTL, err = duration(getenv, "MCP_APPROVAL_TTL", 15*time.Minute, 7*24*time.Hour); err != nil {
 		return nil, err
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("MCP_APPROVAL_ALLOW_APP_ONLY"))); v {
+	case "", "false":
+	case "true":
+		c.ApprovalAllowAppOnly = true
+	default:
+		return nil, &Error{"MCP_APPROVAL_ALLOW_APP_ONLY", fmt.Sprintf("%q is not true or false", v)}
 	}
 
 	if c.Storage, err = storage(getenv); err != nil {
