@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -49,8 +50,15 @@ func FuzzParsePrincipal(f *testing.F) {
 			}
 			return
 		}
-		if len(values) != 1 || id.TenantID == "" || id.ObjectID == "" || id.Method != MethodEasyAuth || id.BearerToken() != "" {
+		if len(values) != 1 || id.TenantID == "" || id.ObjectID == "" || id.Method != MethodEasyAuth || id.BearerToken() != "" ||
+			id.ClientID == "" || id.AppOnly == (len(id.Scopes) > 0) {
 			t.Fatalf("accepted %q as %+v", header, id)
+		}
+		// Every role comes from a role claim, whatever role_typ says.
+		for _, r := range id.Roles {
+			if !principalHasRoleClaim(values[0], r) {
+				t.Fatalf("role %q of %+v comes from no role claim", r, id)
+			}
 		}
 		again, err := ParsePrincipal([]string{" " + values[0] + " "})
 		if err != nil || again.TenantID != id.TenantID || again.ObjectID != id.ObjectID || !slices.Equal(again.Roles, id.Roles) ||
@@ -58,4 +66,21 @@ func FuzzParsePrincipal(f *testing.F) {
 			t.Fatalf("surrounding spaces change the identity: %+v vs %+v (%v)", id, again, err)
 		}
 	})
+}
+
+// principalHasRoleClaim reports whether the principal in header has a claim
+// of a known role type with value role.
+func principalHasRoleClaim(header, role string) bool {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(header))
+	if err != nil {
+		raw, _ = base64.RawStdEncoding.DecodeString(strings.TrimSpace(header))
+	}
+	var p principal
+	_ = json.Unmarshal(raw, &p) // ParsePrincipal accepted it, so it decodes
+	for _, c := range p.Claims {
+		if canonical(c.Type) == "roles" && c.Value == role {
+			return true
+		}
+	}
+	return false
 }
