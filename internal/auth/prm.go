@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/snippets-mcp/server/internal/httpx"
 )
 
 // PRMPath is the RFC 9728 well-known path; the path-inserted form for the
@@ -21,22 +23,27 @@ type Metadata struct {
 }
 
 // resource returns the canonical MCP URL and the base URL it lives under.
-// Without a configured URL it is derived from the request's Host; the
-// scheme is https unless the connection is plain HTTP to a loopback host.
-func (m *Metadata) resource(r *http.Request) (resource, base string) {
+// Without a configured URL it is derived from the request's Host, parsed
+// strictly (ok is false for a malformed one: none of it may reach a URL);
+// the scheme is https unless the connection is plain HTTP to a loopback host.
+func (m *Metadata) resource(r *http.Request) (resource, base string, ok bool) {
 	if m.ResourceURL != "" {
 		res := strings.TrimSuffix(m.ResourceURL, "/")
 		if u, err := url.Parse(res); err == nil {
-			return res, u.Scheme + "://" + u.Host
+			return res, u.Scheme + "://" + u.Host, true
 		}
-		return res, res
+		return res, res, true
+	}
+	h, err := httpx.ParseHost(r.Host)
+	if err != nil {
+		return "", "", false
 	}
 	scheme := "https"
-	if r.TLS == nil && loopbackRequestHost(r.Host) {
+	if r.TLS == nil && h.Loopback() {
 		scheme = "http"
 	}
-	base = scheme + "://" + r.Host
-	return base + "/mcp", base
+	base = scheme + "://" + h.String()
+	return base + "/mcp", base, true
 }
 
 // ServeHTTP serves the metadata document at both well-known forms.
@@ -46,7 +53,11 @@ func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	res, _ := m.resource(r)
+	res, _, ok := m.resource(r)
+	if !ok {
+		http.Error(w, "Bad Request: malformed Host header", http.StatusBadRequest)
+		return
+	}
 	doc := map[string]any{
 		"resource":                 res,
 		"authorization_servers":    nonNil(m.AuthorizationServers),
@@ -54,33 +65,76 @@ func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"bearer_methods_supported": []string{"header"},
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if m.ResourceURL != "" {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+	} else {
+		// The document names the request's Host: a shared cache must not
+		// hand it to a request for another host.
+		w.Header().Set("Cache-Control", "private, max-age=3600")
+		w.Header().Add("Vary", "Host")
+	}
 	_ = json.NewEncoder(w).Encode(doc)
 }
 
 // Challenge answers 401 with a WWW-Authenticate header that points at the
 // metadata document. err decides whether error="invalid_token" is added.
 func (m *Metadata) Challenge(w http.ResponseWriter, r *http.Request, err error) {
-	_, base := m.resource(r)
-	h := `Bearer resource_metadata="` + base + PRMPath + `/mcp"`
+	var params []string
+	if _, base, ok := m.resource(r); ok {
+		params = append(params, `resource_metadata="`+base+PRMPath+`/mcp"`)
+	}
 	if len(m.Scopes) > 0 {
-		h += `, scope="` + strings.Join(m.Scopes, " ") + `"`
+		params = append(params, `scope="`+strings.Join(m.Scopes, " ")+`"`)
 	}
 	body := map[string]string{"error": "unauthorized", "error_description": "authentication required: send an Authorization: Bearer token"}
 	var rej *RejectError
 	if errors.As(err, &rej) {
-		h += `, error="invalid_token", error_description="` + quoteSafe(rej.Reason) + `"`
+		params = append(params, `error="invalid_token"`, `error_description="`+quoteSafe(rej.Reason)+`"`)
 		body = map[string]string{"error": "invalid_token", "error_description": rej.Reason}
 	}
+	h := "Bearer"
+	if len(params) > 0 {
+		h += " " + strings.Join(params, ", ")
+	}
 	w.Header().Set("WWW-Authenticate", h)
+	// The challenge may name the request's Host.
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusUnauthorized)
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// RequireOption tunes Require.
+type RequireOption func(*requireOptions)
+
+type requireOptions struct {
+	onRefused func(r *http.Request, status int, err error)
+}
+
+// OnRefused has Require call f after it answered a request with 401
+// (status http.StatusUnauthorized; err is nil, ErrNoCredentials or a
+// *RejectError) or 503 (the credentials could not be checked; err says
+// why, and may name the issuer's URLs). It lets the caller record failed
+// access without this package knowing about audit. f runs in the request's
+// goroutine, so it must be quick.
+func OnRefused(f func(r *http.Request, status int, err error)) RequireOption {
+	return func(o *requireOptions) { o.onRefused = f }
+}
+
 // Require authenticates every request before next sees it, and puts the
-// identity in the request context.
-func Require(a Authenticator, m *Metadata, next http.Handler) http.Handler {
+// identity in the request context. Authenticators read headers only, so
+// wire Require before anything reads the body: a refused request then
+// costs no body buffering.
+func Require(a Authenticator, m *Metadata, next http.Handler, opts ...RequireOption) http.Handler {
+	var o requireOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	refused := func(r *http.Request, status int, err error) {
+		if o.onRefused != nil {
+			o.onRefused(r, status, err)
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := a.Authenticate(r)
 		var rej *RejectError
@@ -88,6 +142,7 @@ func Require(a Authenticator, m *Metadata, next http.Handler) http.Handler {
 		case err == nil && id != nil:
 		case err == nil || errors.Is(err, ErrNoCredentials) || errors.As(err, &rej):
 			m.Challenge(w, r, err)
+			refused(r, http.StatusUnauthorized, err)
 			return
 		default:
 			// The credentials could not be checked (the issuer's keys are
@@ -98,6 +153,7 @@ func Require(a Authenticator, m *Metadata, next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable",
 				"error_description": "the token could not be checked right now; retry shortly"})
+			refused(r, http.StatusServiceUnavailable, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
@@ -112,15 +168,6 @@ func quoteSafe(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func loopbackRequestHost(hostport string) bool {
-	h := hostport
-	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
-		h = h[:i]
-	}
-	h = strings.Trim(h, "[]")
-	return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.")
 }
 
 func nonNil(s []string) []string {

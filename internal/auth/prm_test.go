@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -72,5 +74,120 @@ func TestRequireUnavailableIs503(t *testing.T) {
 	Require(failing{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || w.Header().Get("WWW-Authenticate") != "" {
 		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+}
+
+func TestMetadataFromHost(t *testing.T) {
+	cases := []struct {
+		name, host, configured string
+		tls                    bool
+		wantStatus             int
+		wantResource           string
+		wantCache, wantVary    string
+	}{
+		{name: "loopback http", host: "127.0.0.1:7071", wantStatus: 200, wantResource: "http://127.0.0.1:7071/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "localhost canonical", host: "LOCALHOST:07071", wantStatus: 200, wantResource: "http://localhost:7071/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "ipv6 loopback", host: "[::1]:7071", wantStatus: 200, wantResource: "http://[::1]:7071/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "public host is https", host: "app.example", wantStatus: 200, wantResource: "https://app.example/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "127 prefix is not loopback", host: "127.evil.com", wantStatus: 200, wantResource: "https://127.evil.com/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "loopback over TLS", host: "localhost:8443", tls: true, wantStatus: 200, wantResource: "https://localhost:8443/mcp", wantCache: "private, max-age=3600", wantVary: "Host"},
+		{name: "non-numeric port", host: "localhost:evil.example", wantStatus: 400},
+		{name: "port out of range", host: "localhost:70000", wantStatus: 400},
+		{name: "userinfo", host: "evil.example@localhost", wantStatus: 400},
+		{name: "path", host: "localhost/evil", wantStatus: 400},
+		{name: "empty", host: "", wantStatus: 400},
+		{name: "configured ignores Host", host: "localhost:evil.example", configured: "https://gw.example/snippets/mcp", wantStatus: 200, wantResource: "https://gw.example/snippets/mcp", wantCache: "public, max-age=3600"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := &Metadata{ResourceURL: c.configured}
+			r := httptest.NewRequest("GET", PRMPath+"/mcp", nil)
+			r.Host = c.host
+			if c.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			w := httptest.NewRecorder()
+			m.ServeHTTP(w, r)
+			if got := w.Code; got != c.wantStatus {
+				t.Fatalf("status: got %d, want %d: %s", got, c.wantStatus, w.Body)
+			}
+			if c.wantStatus != 200 {
+				if c.host != "" && strings.Contains(w.Body.String(), c.host) {
+					t.Errorf("the refused Host is echoed: %s", w.Body)
+				}
+				return
+			}
+			var doc struct{ Resource string }
+			if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if got := doc.Resource; got != c.wantResource {
+				t.Errorf("resource: got %q, want %q", got, c.wantResource)
+			}
+			if got := w.Header().Get("Cache-Control"); got != c.wantCache {
+				t.Errorf("Cache-Control: got %q, want %q", got, c.wantCache)
+			}
+			if got := w.Header().Get("Vary"); got != c.wantVary {
+				t.Errorf("Vary: got %q, want %q", got, c.wantVary)
+			}
+		})
+	}
+}
+
+func TestChallengeWithMalformedHost(t *testing.T) {
+	m := &Metadata{Scopes: []string{"api://x/user_impersonation"}}
+	r := httptest.NewRequest("POST", "/mcp", nil)
+	r.Host = "localhost:evil.example"
+	w := httptest.NewRecorder()
+	m.Challenge(w, r, ErrNoCredentials)
+	if got, want := w.Code, http.StatusUnauthorized; got != want {
+		t.Fatalf("status: got %d, want %d", got, want)
+	}
+	if got, want := w.Header().Get("WWW-Authenticate"), `Bearer scope="api://x/user_impersonation"`; got != want {
+		t.Errorf("WWW-Authenticate: got %q, want %q", got, want)
+	}
+	if got, want := w.Header().Get("Cache-Control"), "no-store"; got != want {
+		t.Errorf("Cache-Control: got %q, want %q", got, want)
+	}
+}
+
+type fixed struct {
+	id  *Identity
+	err error
+}
+
+func (f fixed) Authenticate(*http.Request) (*Identity, error) { return f.id, f.err }
+
+func TestRequireOnRefused(t *testing.T) {
+	cases := []struct {
+		name       string
+		a          Authenticator
+		wantStatus int // 0: the hook must not run
+	}{
+		{"accepted", NewDev(), 0},
+		{"no credentials", fixed{err: ErrNoCredentials}, http.StatusUnauthorized},
+		{"rejected", fixed{err: &RejectError{Reason: "token expired"}}, http.StatusUnauthorized},
+		{"no identity", fixed{}, http.StatusUnauthorized},
+		{"issuer down", failing{}, http.StatusServiceUnavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var gotStatus int
+			var gotErr error
+			h := Require(c.a, &Metadata{}, http.NotFoundHandler(), OnRefused(func(r *http.Request, status int, err error) {
+				gotStatus, gotErr = status, err
+			}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
+			if gotStatus != c.wantStatus {
+				t.Fatalf("hook status: got %d, want %d", gotStatus, c.wantStatus)
+			}
+			if c.wantStatus != 0 && w.Code != c.wantStatus {
+				t.Errorf("answer: got %d, hook told %d", w.Code, c.wantStatus)
+			}
+			if f, ok := c.a.(fixed); ok && gotErr != f.err {
+				t.Errorf("hook error: got %v, want %v", gotErr, f.err)
+			}
+		})
 	}
 }

@@ -1,13 +1,16 @@
 package httpx
 
 import (
+	"bufio"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +45,139 @@ func TestLimitBody(t *testing.T) {
 	}
 }
 
+func TestLimitBodyClosesOn413(t *testing.T) {
+	cases := []struct {
+		name   string
+		body   io.Reader
+		length int64
+		want   int
+		close  bool
+	}{
+		{"within", strings.NewReader("0123456789"), 10, 200, false},
+		{"declared over", strings.NewReader("0123456789X"), 11, 413, true},
+		{"undeclared over", strings.NewReader("0123456789X"), -1, 413, true},
+		{"broken", iotest.ErrReader(io.ErrUnexpectedEOF), -1, 400, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/mcp", c.body)
+			r.ContentLength = c.length
+			w := do(LimitBody(10, ok), r)
+			if got := w.Code; got != c.want {
+				t.Errorf("status: got %d, want %d", got, c.want)
+			}
+			if got := w.Header().Get("Connection") == "close"; got != c.close {
+				t.Errorf("Connection: close: got %v, want %v", got, c.close)
+			}
+		})
+	}
+}
+
+func TestRequireJSON(t *testing.T) {
+	cases := []struct {
+		method, contentType string
+		want                int
+	}{
+		{"POST", "application/json", 200},
+		{"POST", "application/json; charset=utf-8", 200},
+		{"POST", "Application/JSON", 200},
+		{"POST", "text/plain", 400},
+		{"POST", "application/x-www-form-urlencoded", 400},
+		{"POST", "", 400},
+		{"POST", "application/json;;", 400},
+		{"GET", "", 200},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.contentType, func(t *testing.T) {
+			var read bool
+			h := RequireJSON(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { read = true }))
+			r := httptest.NewRequest(c.method, "/mcp", strings.NewReader("{}"))
+			if c.contentType != "" {
+				r.Header.Set("Content-Type", c.contentType)
+			}
+			w := do(h, r)
+			if got := w.Code; got != c.want {
+				t.Errorf("status: got %d, want %d", got, c.want)
+			}
+			if got := read; got != (c.want == 200) {
+				t.Errorf("next ran: got %v, want %v", got, c.want == 200)
+			}
+			if c.want == 400 && !strings.Contains(w.Body.String(), "application/json") {
+				t.Errorf("body does not name application/json: %s", w.Body)
+			}
+		})
+	}
+}
+
+func TestCloseUnread(t *testing.T) {
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusUnauthorized) })
+	readAll := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Write([]byte("ok"))
+	})
+	readExact := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadFull(r.Body, make([]byte, r.ContentLength))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	cases := []struct {
+		name   string
+		h      http.Handler
+		method string
+		body   string
+		length int64
+		close  bool
+	}{
+		{"refused unread", refuse, "POST", "abc", 3, true},
+		{"refused unread, undeclared length", refuse, "POST", "abc", -1, true},
+		{"read to EOF", readAll, "POST", "abc", 3, false},
+		{"read to EOF, undeclared length", readAll, "POST", "abc", -1, false},
+		{"read exactly Content-Length", readExact, "POST", "abc", 3, false},
+		{"no body", refuse, "GET", "", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(c.method, "/mcp", strings.NewReader(c.body))
+			r.ContentLength = c.length
+			w := do(CloseUnread(c.h), r)
+			if got := w.Header().Get("Connection") == "close"; got != c.close {
+				t.Errorf("Connection: close: got %v, want %v", got, c.close)
+			}
+		})
+	}
+}
+
+// TestCloseUnreadAnswersAStalledBody is the reason for CloseUnread: a
+// handler that refuses a request without reading it must answer at once,
+// even when the client stops sending its body, and close the connection.
+// Without it net/http tries to drain the body first and waits.
+func TestCloseUnreadAnswersAStalledBody(t *testing.T) {
+	srv := httptest.NewServer(CloseUnread(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusUnauthorized)
+	})))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// 100 KiB declared (under net/http's 256 KiB drain limit), 10 bytes sent.
+	if _, err := io.WriteString(c, "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 102400\r\n\r\n0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body stalls: %v", err)
+	}
+	resp.Body.Close()
+	if got, want := resp.StatusCode, http.StatusUnauthorized; got != want {
+		t.Errorf("status: got %d, want %d", got, want)
+	}
+	if !resp.Close {
+		t.Errorf("the connection stays open for more of the body: %v", resp.Header)
+	}
+}
+
 func TestCheckOrigin(t *testing.T) {
 	h := CheckOrigin([]string{"https://vscode.dev"}, false, ok)
 	for origin, want := range map[string]int{"": 200, "https://vscode.dev": 200, "https://VSCODE.dev": 200,
@@ -56,7 +192,9 @@ func TestCheckOrigin(t *testing.T) {
 	}
 	dev := CheckOrigin(nil, true, ok)
 	for origin, want := range map[string]int{"http://localhost:6274": 200, "http://127.0.0.1:3000": 200, "http://[::1]": 200,
-		"http://localhost.evil.example": 403, "https://evil.example": 403} {
+		"http://localhost.evil.example": 403, "https://evil.example": 403, "http://user@localhost:6274": 403,
+		"http://localhost:6274/": 403, "http://localhost:6274?x": 403, "http://localhost:evil.example": 403,
+		"http://127.evil.com": 403} {
 		r := httptest.NewRequest("POST", "/mcp", nil)
 		r.Header.Set("Origin", origin)
 		if w := do(dev, r); w.Code != want {
@@ -66,14 +204,104 @@ func TestCheckOrigin(t *testing.T) {
 }
 
 func TestCheckHost(t *testing.T) {
-	h := CheckHost([]string{"app.azurewebsites.net"}, ok)
-	for host, want := range map[string]int{"127.0.0.1:7071": 200, "localhost": 200, "[::1]:80": 200,
-		"app.azurewebsites.net": 200, "APP.azurewebsites.net:443": 200, "evil.example": 403, "127.0.0.1.evil.example": 403} {
-		r := httptest.NewRequest("POST", "/mcp", nil)
-		r.Host = host
-		if w := do(h, r); w.Code != want {
-			t.Errorf("Host %q: %d, want %d", host, w.Code, want)
-		}
+	h := CheckHost([]string{"app.azurewebsites.net", "127.evil.com"}, ok)
+	cases := []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:7071", 200},
+		{"127.1.2.3", 200},
+		{"localhost", 200},
+		{"LOCALHOST:7071", 200},
+		{"[::1]:80", 200},
+		{"[::1]", 200},
+		{"app.azurewebsites.net", 200},
+		{"APP.azurewebsites.net:443", 200},
+		{"127.evil.com", 200}, // allowed by name, not as loopback
+		{"evil.example", 403},
+		{"127.0.0.1.evil.example", 403},
+		{"127.evil.com.example", 403},
+		{"localhost:evil.example", 400},
+		{"app.azurewebsites.net:evil.example", 400},
+		{"localhost:70000", 400},
+		{"localhost:0", 400},
+		{"localhost:", 400},
+		{"localhost:80:80", 400},
+		{"localhost:+80", 400},
+		{"user@localhost", 400},
+		{"user:pass@localhost:7071", 400},
+		{"localhost/evil", 400},
+		{"localhost%2fevil", 400},
+		{"::1", 400},
+		{"[::1", 400},
+		{"[::1]x", 400},
+		{"[127.0.0.1]", 400},
+		{"[fe80::1%25eth0]", 400},
+		{"", 400},
+		{"localhost.", 400},
+	}
+	for _, c := range cases {
+		t.Run(c.host, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/mcp", nil)
+			r.Host = c.host
+			w := do(h, r)
+			if got := w.Code; got != c.want {
+				t.Errorf("Host %q: got %d, want %d", c.host, got, c.want)
+			}
+			if c.host != "" && w.Code != 200 && strings.Contains(w.Body.String(), c.host) {
+				t.Errorf("Host %q is echoed in the refusal: %q", c.host, w.Body)
+			}
+		})
+	}
+}
+
+func TestParseHost(t *testing.T) {
+	cases := []struct {
+		in       string
+		want     string // String() of the result; "" for an error
+		loopback bool
+	}{
+		{"localhost", "localhost", true},
+		{"LocalHost:07071", "localhost:7071", true},
+		{"127.0.0.1:1", "127.0.0.1:1", true},
+		{"127.255.255.254:65535", "127.255.255.254:65535", true},
+		{"[::1]:8080", "[::1]:8080", true},
+		{"[::FFFF:127.0.0.1]", "[::ffff:127.0.0.1]", true},
+		{"app.example", "app.example", false},
+		{"127.evil.com", "127.evil.com", false},
+		{"127.0.0.1.nip.io", "127.0.0.1.nip.io", false},
+		{"localhost.evil.example", "localhost.evil.example", false},
+		{"127.1", "127.1", false}, // a name: net.ParseIP refuses the short form
+		{"localhost:evil.example", "", false},
+		{"localhost:65536", "", false},
+		{"localhost:999999", "", false},
+		{"localhost:-1", "", false},
+		{"localhost: 80", "", false},
+		{"user@localhost", "", false},
+		{"localhost@evil.example", "", false},
+		{"localhost/x", "", false},
+		{"localhost?x", "", false},
+		{"localhost#x", "", false},
+		{"a..b", "", false},
+		{strings.Repeat("a", 64) + ".example", "", false},
+		{"[::1]:", "", false},
+		{"[]", "", false},
+		{"[::1]]", "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			h, err := ParseHost(c.in)
+			got := h.String()
+			if err != nil {
+				got = ""
+			}
+			if got != c.want {
+				t.Fatalf("ParseHost(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			}
+			if err == nil && h.Loopback() != c.loopback {
+				t.Errorf("ParseHost(%q).Loopback() = %v, want %v", c.in, h.Loopback(), c.loopback)
+			}
+		})
 	}
 }
 
