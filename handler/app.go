@@ -77,8 +77,12 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 
 	// Innermost: client notifications (notifications/cancelled names calls by
 	// ids anyone can guess) and responses never reach mcp-go.
-	var mcpH http.Handler = auth.Require(authn, meta, httpx.RequestsOnly(cfg.MaxBodyBytes, mcpHTTP))
+	var mcpH http.Handler = httpx.RequestsOnly(cfg.MaxBodyBytes, mcpHTTP)
 	mcpH = httpx.LimitBody(cfg.MaxBodyBytes, mcpH)
+	mcpH = httpx.RequireJSON(mcpH)
+	// Authentication reads headers only and runs before any body byte is
+	// read, so a refused request costs no buffering; refusals are audited.
+	mcpH = auth.Require(authn, meta, mcpH, auth.OnRefused(newRefusals(auditor, acfg.ServerID).record))
 	mcpH = httpx.PostOnly(mcpH)
 
 	mux := http.NewServeMux()
@@ -93,6 +97,9 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	h = httpx.CheckOrigin(cfg.AllowedOrigins, cfg.AuthMode == config.AuthDev, h)
 	h = httpx.CheckHost(cfg.AllowedHosts, h)
 	h = httpx.Recover(log, h)
+	// Outermost: whatever refuses a request without reading its body closes
+	// the connection instead of draining the body first.
+	h = httpx.CloseUnread(h)
 	return &app{handler: h, close: auditor.Close}, nil
 }
 
