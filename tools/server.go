@@ -80,6 +80,9 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.policy = p
+	// The effective rules, once at start: what an operator's file changed
+	// is visible without reading code.
+	s.log.Info("tool policy", "policy", p)
 	return s, nil
 }
 
