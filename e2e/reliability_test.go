@@ -130,8 +130,10 @@ func TestStorageOutageMidLoad(t *testing.T) {
 			count[a.phase+" ok"]++
 		default:
 			count[a.phase+" failed"]++
-			if !strings.Contains(a.r.Tool.Text(), "(retryable)") {
-				t.Errorf("%s save %s failed without a retryable error: %q", a.phase, a.name, a.r.Tool.Text())
+			// A save cut off by the outage after it was sent cannot know
+			// whether storage acted: it says so instead of claiming either.
+			if text := a.r.Tool.Text(); !strings.Contains(text, "(retryable)") && !strings.Contains(text, "may or may not have been changed") {
+				t.Errorf("%s save %s failed without a retryable or an unconfirmed-outcome error: %q", a.phase, a.name, text)
 			}
 			if a.r.Took > toolTimeout+3*time.Second {
 				t.Errorf("%s save %s took %s to fail; the tool deadline is %s", a.phase, a.name, a.r.Took, toolTimeout)

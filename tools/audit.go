@@ -3,7 +3,9 @@ package tools
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,30 +32,120 @@ func (s *Server) afterCall(ctx context.Context, _ any, req *mcp.CallToolRequest,
 			code = audit.ResultToolError
 		}
 	}
-	s.record(ctx, req, code, "")
+	s.record(ctx, s.callTarget(req), code, "")
 }
 
-// onError audits a tools/call that ended in a JSON-RPC error: an unknown
-// tool, a tool the policy hides from this caller, or a malformed request.
-func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
-	if method != mcp.MethodToolsCall {
+// readMethods are the methods besides tools/call that read snippet data
+// (content or names): each such request is audited like a tool call.
+var readMethods = map[mcp.MCPMethod]bool{
+	mcp.MethodResourcesRead:      true,
+	mcp.MethodPromptsGet:         true,
+	mcp.MethodCompletionComplete: true,
+}
+
+// onSuccess audits the reads that are not tool calls.
+func (s *Server) onSuccess(ctx context.Context, _ any, method mcp.MCPMethod, message any, _ any) {
+	if !readMethods[method] {
 		return
 	}
-	req, _ := message.(*mcp.CallToolRequest)
-	if req == nil {
-		req = &mcp.CallToolRequest{}
-	}
-	code, msg := audit.ResultInternalError, "request failed"
-	if errors.Is(err, server.ErrToolNotFound) {
-		code, msg = audit.ResultNotFound, "unknown tool"
-		if _, exists := s.specs[req.Params.Name]; exists {
-			code, msg = audit.ResultDenied, "tool not permitted for this caller"
-		}
-	}
-	s.record(ctx, req, code, msg)
+	c := callFrom(ctx)
+	c.mu.Lock()
+	code := cmp.Or(c.resultCode, audit.ResultOK)
+	c.mu.Unlock()
+	s.record(ctx, readTarget(method, message), code, "")
 }
 
-func (s *Server) record(ctx context.Context, req *mcp.CallToolRequest, code, msg string) {
+// onError audits a tools/call, or a read, that ended in a JSON-RPC error:
+// an unknown or hidden tool, a malformed request, a failed read.
+func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, message any, err error) {
+	switch {
+	case method == mcp.MethodToolsCall:
+		req, _ := message.(*mcp.CallToolRequest)
+		if req == nil {
+			req = &mcp.CallToolRequest{}
+		}
+		code, msg := audit.ResultInternalError, "request failed"
+		if errors.Is(err, server.ErrToolNotFound) {
+			code, msg = audit.ResultNotFound, "unknown tool"
+			if _, exists := s.specs[req.Params.Name]; exists {
+				code, msg = audit.ResultDenied, "tool not permitted for this caller"
+			}
+		}
+		s.record(ctx, s.callTarget(req), code, msg)
+	case readMethods[method]:
+		c := callFrom(ctx)
+		c.mu.Lock()
+		code := c.resultCode
+		c.mu.Unlock()
+		msg := ""
+		if code == "" {
+			code, msg = audit.ResultInvalidArguments, "request failed"
+			if errors.Is(err, server.ErrResourceNotFound) || errors.Is(err, server.ErrPromptNotFound) {
+				code, msg = audit.ResultNotFound, "no such resource or prompt"
+			}
+		}
+		s.record(ctx, readTarget(method, message), code, msg)
+	}
+}
+
+// target is what a request acted on, for its audit event: the method, a
+// name the server knows (or a marked stand-in), and the arguments, which
+// only ever appear as a size and a digest.
+type target struct {
+	method mcp.MCPMethod
+	name   string
+	args   any
+}
+
+func (s *Server) callTarget(req *mcp.CallToolRequest) target {
+	_, known := s.specs[req.Params.Name]
+	return target{method: mcp.MethodToolsCall, name: audit.Name(req.Params.Name, known), args: req.Params.Arguments}
+}
+
+// readTarget names the prompt or resource template a read used.
+func readTarget(method mcp.MCPMethod, message any) target {
+	t := target{method: method}
+	switch m := message.(type) {
+	case *mcp.ReadResourceRequest:
+		t.name, t.args = resourceName(m.Params.URI), map[string]any{"uri": m.Params.URI}
+	case *mcp.GetPromptRequest:
+		t.name, t.args = audit.Name(m.Params.Name, m.Params.Name == reviewPrompt), m.Params.Arguments
+	case *mcp.CompleteRequest:
+		var ref struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		}
+		if b, err := json.Marshal(m.Params.Ref); err == nil {
+			_ = json.Unmarshal(b, &ref) // a ref that does not decode leaves the name unknown
+		}
+		switch {
+		case ref.Type == "ref/prompt":
+			t.name = audit.Name(ref.Name, ref.Name == reviewPrompt)
+		case ref.URI == privateTemplate || ref.URI == sharedTemplate:
+			t.name = resourceName(ref.URI)
+		default:
+			t.name = audit.Unknown(ref.Name + ref.URI)
+		}
+		t.args = map[string]any{"argument": m.Params.Argument.Name, "value": m.Params.Argument.Value}
+	}
+	return t
+}
+
+// resourceName is the name of the resource (template) a URI belongs to.
+func resourceName(uri string) string {
+	switch {
+	case uri == guideURI:
+		return "guide"
+	case strings.HasPrefix(uri, "snippet://shared/"), uri == sharedTemplate:
+		return "shared-snippet"
+	case strings.HasPrefix(uri, "snippet://"):
+		return "snippet"
+	}
+	return audit.Unknown(uri)
+}
+
+func (s *Server) record(ctx context.Context, t target, code, msg string) {
 	if s.Auditor == nil {
 		return
 	}
@@ -64,10 +156,11 @@ func (s *Server) record(ctx context.Context, req *mcp.CallToolRequest, code, msg
 		Timestamp:    time.Now(),
 		OperationID:  audit.OperationID(c.traceparent),
 		ServerID:     s.ServerID,
-		MCPSessionID: c.sessionID,
+		MCPSessionID: audit.SessionID(c.sessionID),
 		// A request without MCP-Protocol-Version is 2025-03-26 by the spec's rule.
-		ProtocolVersion:    cmp.Or(server.RequestProtocolVersion(ctx), c.protocolVersion, "2025-03-26"),
-		ToolName:           req.Params.Name,
+		ProtocolVersion:    audit.ProtocolVersion(cmp.Or(server.RequestProtocolVersion(ctx), c.protocolVersion, "2025-03-26")),
+		Method:             string(t.method),
+		ToolName:           t.name,
 		DownstreamResource: c.downstream,
 		ApprovalRequired:   c.approvalRequired,
 		ApprovalResult:     c.approvalResult,
@@ -85,6 +178,6 @@ func (s *Server) record(ctx context.Context, req *mcp.CallToolRequest, code, msg
 	if c.authzMode != "" {
 		e.AuthorizationMode = c.authzMode
 	}
-	e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ArgumentsDigest(req.Params.Arguments)
+	e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ArgumentsDigest(t.args)
 	s.Auditor.Record(e)
 }

@@ -2,17 +2,21 @@ package tools
 
 import (
 	"context"
+	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // completer suggests snippet names for the review_snippet prompt and the
 // snippet:// resource templates, from the caller's own (or shared) space
-// and only for callers who may read snippets. Anything else gets no
-// suggestions, which the protocol allows.
+// and only for callers who may list snippets. Anything else gets no
+// suggestions, which the protocol allows. Names are what list_snippets
+// shows, so completions follow its rule, not get_snippet's.
 type completer struct{ s *Server }
 
 func (c completer) CompletePromptArgument(ctx context.Context, prompt string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
@@ -35,7 +39,8 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.Completion {
 	out := &mcp.Completion{Values: []string{}}
 	id := auth.FromContext(ctx)
-	if !c.s.mayRead(id) {
+	if !c.s.mayList(id) {
+		outcome(ctx, audit.ResultDenied)
 		return out
 	}
 	sp := snippets.Private(id.TenantID, id.ObjectID)
@@ -43,7 +48,14 @@ func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.C
 		sp = snippets.Shared(id.TenantID)
 	}
 	page, err := c.s.Snippets.List(ctx, sp, prefix, "", 100)
-	if err != nil {
+	var invalid *snippets.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		outcome(ctx, audit.ResultInvalidArguments)
+		return out
+	case err != nil:
+		outcome(ctx, audit.ResultUnavailable)
+		c.s.log.Warn("storage failed", "op", "complete", "reason", storage.Reason(err))
 		return out
 	}
 	for _, it := range page.Items {

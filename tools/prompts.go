@@ -9,8 +9,11 @@ import (
 	"github.com/snippets-mcp/server/internal/auth"
 )
 
+// reviewPrompt is the name of the one prompt.
+const reviewPrompt = "review_snippet"
+
 func (s *Server) addPrompts(m *server.MCPServer) {
-	m.AddPrompt(mcp.NewPrompt("review_snippet",
+	m.AddPrompt(mcp.NewPrompt(reviewPrompt,
 		mcp.WithPromptTitle("Review a snippet"),
 		mcp.WithPromptDescription("Ask the model to review one of your snippets: correctness, clarity, risks."),
 		mcp.WithArgument("snippetname", mcp.RequiredArgument(), mcp.ArgumentDescription("Name of the snippet to review.")),

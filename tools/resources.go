@@ -8,6 +8,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
@@ -47,9 +48,18 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	}
 }
 
-// mayRead is the rule for resources, the prompt and completions: they
-// show snippet content or names, so they follow get_snippet's rule.
+// mayRead is the rule for resources and the prompt: they show snippet
+// content, so they follow get_snippet's rule.
 func (s *Server) mayRead(id *auth.Identity) bool { return s.policy.Allows(id, "get_snippet") }
+
+// mayList is the rule for completions: they show snippet names, so they
+// follow list_snippets' rule.
+func (s *Server) mayList(id *auth.Identity) bool { return s.policy.Allows(id, "list_snippets") }
+
+// outcome records a read's result code for its audit event.
+func outcome(ctx context.Context, code string) {
+	callFrom(ctx).set(func(c *call) { c.resultCode = code })
+}
 
 // read fetches a snippet for a resource read or a prompt, under the read
 // rule of get_snippet. Its errors become JSON-RPC errors, so they are
@@ -57,6 +67,7 @@ func (s *Server) mayRead(id *auth.Identity) bool { return s.policy.Allows(id, "g
 func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
 	id := auth.FromContext(ctx)
 	if !s.mayRead(id) {
+		outcome(ctx, audit.ResultDenied)
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")
 	}
 	sp := snippets.Private(id.TenantID, id.ObjectID)
@@ -69,10 +80,13 @@ func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.S
 	case err == nil:
 		return sn, nil
 	case errors.As(err, &invalid):
+		outcome(ctx, audit.ResultInvalidArguments)
 		return sn, errors.New(invalid.Msg)
 	case errors.Is(err, snippets.ErrNotFound):
+		outcome(ctx, audit.ResultNotFound)
 		return sn, fmt.Errorf("snippet %q not found in this space: %w", name, server.ErrResourceNotFound)
 	default:
+		outcome(ctx, audit.ResultUnavailable)
 		s.log.Warn("storage failed", "op", "read", "reason", storage.Reason(err))
 		return sn, errors.New("snippet storage is unavailable right now (retryable)")
 	}

@@ -91,6 +91,7 @@ func (s *Server) MCP() *server.MCPServer {
 	hooks := &server.Hooks{}
 	hooks.AddAfterCallTool(s.afterCall)
 	hooks.AddOnError(s.onError)
+	hooks.AddOnSuccess(s.onSuccess)
 	m := server.NewMCPServer("snippets-mcp", s.Version,
 		server.WithTitle("Snippets"),
 		server.WithInstructions("Stores and retrieves text snippets for the signed-in caller. "+

@@ -155,4 +155,15 @@ func (e *Event) normalize(serverID string, now time.Time) {
 		e.ServerID = serverID
 	}
 	e.Message = truncate(e.Message, maxMessage)
+	// A safety net under the callers' own validation: no field can carry
+	// long text into the trail.
+	for _, f := range []*string{&e.ToolName, &e.Method, &e.MCPSessionID, &e.ProtocolVersion, &e.OperationID,
+		&e.AgentID, &e.CallerIdentity, &e.TenantID, &e.DownstreamResource} {
+		if len(*f) > maxField {
+			*f = Unknown(*f)
+		}
+	}
 }
+
+// maxField bounds every other string field of an event.
+const maxField = 256

@@ -17,7 +17,7 @@ import (
 // that the KQL in infra/kql and docs/AUDIT.md must follow.
 var eventFields = []string{
 	"event", "timestamp", "operation_id", "server_id", "tenant_id", "agent_id",
-	"caller_identity", "mcp_session_id", "protocol_version", "tool_name",
+	"caller_identity", "mcp_session_id", "protocol_version", "method", "tool_name",
 	"downstream_resource", "authorization_mode", "approval_required",
 	"approval_result", "latency_ms", "result_code", "message",
 	"arguments_bytes", "arguments_sha256",
