@@ -213,7 +213,10 @@ func TestStorageUnreachable(t *testing.T) {
 		name string
 		op   func() error
 	}{
-		{"save", func() error { _, err := s.Save(context.Background(), space, "doc", "v", SaveOptions{Author: alice}); return err }},
+		{"save", func() error {
+			_, err := s.Save(context.Background(), space, "doc", "v", SaveOptions{Author: alice})
+			return err
+		}},
 		{"get", func() error { _, err := s.Get(context.Background(), space, "doc"); return err }},
 		{"list", func() error { _, err := s.List(context.Background(), space, "", "", 10); return err }},
 		{"delete", func() error { return s.Delete(context.Background(), space, "doc", "") }},
