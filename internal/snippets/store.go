@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -203,41 +204,84 @@ func (s *Store) Get(ctx context.Context, sp Space, name string) (Snippet, error)
 
 // List returns one page of the space's snippets whose names start with
 // prefix. cursor is the NextCursor of the previous page.
+//
+// The cursor names the last snippet of the previous page, not the
+// service's marker: a marker spells out the blob path (tenant and object
+// ids, the storage layout). Resuming after a name means listing from the
+// start of the prefix and skipping, which costs one pass over the names
+// before the cursor; spaces hold few enough snippets for that.
 func (s *Store) List(ctx context.Context, sp Space, prefix, cursor string, limit int32) (Page, error) {
 	if err := ValidatePrefix(prefix); err != nil {
 		return Page{}, err
 	}
-	opts := &container.ListBlobsFlatOptions{
-		Prefix:     to.Ptr(sp.prefix() + prefix),
-		MaxResults: to.Ptr(limit),
-		Include:    container.ListBlobsInclude{Metadata: true},
-	}
-	if cursor != "" {
-		opts.Marker = to.Ptr(cursor)
-	}
-	resp, err := s.c.NewListBlobsFlatPager(opts).NextPage(ctx)
+	after, err := decodeCursor(cursor)
 	if err != nil {
-		if cursor != "" && storage.IsBadRequest(err) {
-			// A marker the store rejects is the client's cursor, not an outage.
-			return Page{}, &InvalidError{Msg: "cursor is not valid here: pass the nextCursor of the previous page unchanged, or none to start over"}
+		return Page{}, err
+	}
+	if after != "" && !strings.HasPrefix(after, prefix) {
+		return Page{}, errBadCursor
+	}
+	size := limit + 1 // one more than asked: tells whether there is a next page
+	if after != "" {
+		size = 5000 // skipping: the largest page the service gives
+	}
+	pager := s.c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix:     to.Ptr(sp.prefix() + prefix),
+		MaxResults: to.Ptr(size),
+		Include:    container.ListBlobsInclude{Metadata: true},
+	})
+	var items []Snippet
+	for pager.More() && int32(len(items)) <= limit {
+		resp, err := pager.NextPage(ctx)
+		if err != nil {
+			return Page{}, s.wrap("list", prefix, err)
 		}
-		return Page{}, s.wrap("list", prefix, err)
+		for _, b := range resp.Segment.BlobItems {
+			if b.Name == nil || b.Properties == nil {
+				continue
+			}
+			name := strings.TrimPrefix(*b.Name, sp.prefix())
+			if name <= after {
+				continue
+			}
+			sn := fromProps(name, sp, b.Properties.ETag, b.Properties.LastModified, b.Metadata)
+			if b.Properties.ContentLength != nil {
+				sn.Size = *b.Properties.ContentLength
+			}
+			items = append(items, sn)
+		}
 	}
 	var p Page
-	for _, b := range resp.Segment.BlobItems {
-		if b.Name == nil || b.Properties == nil {
-			continue
-		}
-		sn := fromProps(strings.TrimPrefix(*b.Name, sp.prefix()), sp, b.Properties.ETag, b.Properties.LastModified, b.Metadata)
-		if b.Properties.ContentLength != nil {
-			sn.Size = *b.Properties.ContentLength
-		}
-		p.Items = append(p.Items, sn)
+	if int32(len(items)) > limit {
+		items = items[:limit]
+		p.NextCursor = encodeCursor(items[limit-1].Name)
 	}
-	if resp.NextMarker != nil {
-		p.NextCursor = *resp.NextMarker
-	}
+	p.Items = items
 	return p, nil
+}
+
+var errBadCursor = &InvalidError{Msg: "cursor is not valid here: pass the nextCursor of the previous page unchanged (with the same prefix), or none to start over"}
+
+// cursorPrefix versions the cursor format.
+const cursorPrefix = "n1."
+
+func encodeCursor(name string) string {
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	raw, ok := strings.CutPrefix(c, cursorPrefix)
+	if !ok {
+		return "", errBadCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || ValidateName(string(b)) != nil {
+		return "", errBadCursor
+	}
+	return string(b), nil
 }
 
 // Delete removes a snippet. A non-empty ifMatch deletes only that version.

@@ -321,6 +321,24 @@ func TestGetListAndMissing(t *testing.T) {
 			t.Fatalf("listed %s, want a1,a2", got)
 		}
 	})
+	t.Run("cursors reveal no blob path", func(t *testing.T) {
+		p, err := s.List(context.Background(), space, "", "", 1)
+		if err != nil || p.NextCursor == "" {
+			t.Fatalf("first page: %+v, %v", p, err)
+		}
+		raw, _ := decodeCursor(p.NextCursor)
+		if raw != "a1" || strings.Contains(p.NextCursor, "tenant") || strings.Contains(p.NextCursor, alice) {
+			t.Fatalf("cursor %q (%q) reveals more than the last name", p.NextCursor, raw)
+		}
+	})
+	for _, bad := range []string{"t-tenant/u-" + bob + "/a3", "n1.!!", "n1." + "Li4vYQ", encodeCursor("b1")} {
+		t.Run("bad cursor "+bad, func(t *testing.T) {
+			// The last one is valid, but not for the prefix "a".
+			if _, err := s.List(context.Background(), space, "a", bad, 10); !isInvalid(err) {
+				t.Fatalf("got %v, want a client mistake", err)
+			}
+		})
+	}
 	t.Run("missing container is an outage", func(t *testing.T) {
 		f.DeleteContainer(Container)
 		if _, err := s.Get(context.Background(), space, "a1"); !errors.Is(err, ErrUnavailable) {

@@ -95,9 +95,6 @@ func IsConditionFailed(err error) bool {
 		statusOf(err) == http.StatusPreconditionFailed || statusOf(err) == http.StatusConflict
 }
 
-// IsBadRequest reports a request the service refused as malformed (400),
-// such as a list marker it did not issue.
-func IsBadRequest(err error) bool { return statusOf(err) == http.StatusBadRequest }
 
 func statusOf(err error) int {
 	var re *azcore.ResponseError
