@@ -285,3 +285,52 @@ func TestLostRepliesNeverBlameOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalRequestsCannotBeFlooded: one requester's pending requests are
+// bounded, and every other request stays reachable, oldest first.
+func TestApprovalRequestsCannotBeFlooded(t *testing.T) {
+	t.Parallel()
+	srv, iss, _ := govServer(t)
+	p := cast(t, iss)
+	want(t, srv, p.other, "save_snippet", map[string]any{"snippetname": "theirs", "snippet": "x"}, "")
+	first := field(t, want(t, srv, p.other, "delete_snippet", map[string]any{"snippetname": "theirs"}, ""), "approvalId")
+	for i := range 12 {
+		name := fmt.Sprintf("flood-%02d", i)
+		want(t, srv, p.writer, "save_snippet", map[string]any{"snippetname": name, "snippet": "x"}, "")
+		_, tr := callTool(t, srv.MCPURL(), "delete_snippet", map[string]any{"snippetname": name}, p.writer...)
+		switch {
+		case i < 10 && tr.IsError:
+			t.Fatalf("request %d refused: %s", i, tr.Text())
+		case i >= 10 && (!tr.IsError || !strings.Contains(tr.Text(), "most approval requests allowed")):
+			t.Fatalf("request %d beyond the bound: isError=%v %s", i, tr.IsError, tr.Text())
+		}
+	}
+	last := field(t, want(t, srv, p.other, "delete_snippet", map[string]any{"snippetname": "theirs"}, ""), "approvalId")
+	var ids []string
+	cursor := ""
+	for range 20 {
+		args := map[string]any{"limit": 4}
+		if cursor != "" {
+			args["cursor"] = cursor
+		}
+		tr := want(t, srv, p.approver, "list_approval_requests", args, "")
+		var page struct {
+			Requests []struct {
+				ID string `json:"id"`
+			} `json:"requests"`
+			NextCursor string `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(tr.StructuredContent, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Requests {
+			ids = append(ids, r.ID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(ids) != 12 || ids[0] != first || ids[len(ids)-1] != last {
+		t.Fatalf("listed %d requests %v; want 12, oldest (%s) first and newest (%s) last", len(ids), ids, first, last)
+	}
+}
