@@ -131,7 +131,7 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 	}
 	return Snippet{
 		Name: name, Shared: sp.IsShared(), Size: int64(len(content)), SHA256: digest,
-		ETag: string(*resp.ETag), Created: created, Updated: updated,
+		ETag: QuoteETag(string(*resp.ETag)), Created: created, Updated: updated,
 		CreatedBy: createdBy, UpdatedBy: o.Author,
 	}, nil
 }
@@ -170,6 +170,16 @@ const settleTimeout = 5 * time.Second
 
 // SameETag compares two ETags, ignoring the quotes some clients drop.
 func SameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
+
+// QuoteETag gives an ETag its HTTP form, in quotes. The service quotes
+// ETags in headers but not in listings; callers get one form everywhere,
+// so an etag from any answer can be passed back and compared as text.
+func QuoteETag(e string) string {
+	if e == "" {
+		return ""
+	}
+	return `"` + strings.Trim(e, `"`) + `"`
+}
 
 // Get reads a snippet and checks its digest.
 func (s *Store) Get(ctx context.Context, sp Space, name string) (Snippet, error) {
@@ -297,7 +307,7 @@ func (s *Store) Delete(ctx context.Context, sp Space, name, ifMatch string) erro
 	}
 	var o *blob.DeleteOptions
 	if ifMatch != "" {
-		et := azcore.ETag(ifMatch)
+		et := azcore.ETag(QuoteETag(ifMatch))
 		o = &blob.DeleteOptions{AccessConditions: &blob.AccessConditions{
 			ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &et}}}
 	}
@@ -335,7 +345,7 @@ func fromProps(name string, sp Space, etag *azcore.ETag, modified *time.Time, me
 	sn := Snippet{Name: name, Shared: sp.IsShared(), SHA256: storage.Meta(meta, metaSHA256),
 		CreatedBy: storage.Meta(meta, metaCreatedBy), UpdatedBy: storage.Meta(meta, metaUpdatedBy)}
 	if etag != nil {
-		sn.ETag = string(*etag)
+		sn.ETag = QuoteETag(string(*etag))
 	}
 	if modified != nil {
 		sn.Updated = modified.UTC()

@@ -417,7 +417,8 @@ func (f *Fake) list(w http.ResponseWriter, c map[string]*blob, q url.Values) {
 	withMeta := strings.Contains(q.Get("include"), "metadata")
 	for _, n := range names {
 		b := c[n]
-		lb := listBlob{Name: n, Properties: listProps{LastModified: b.modified.Format(http.TimeFormat), Etag: b.etag,
+		// The service lists ETags without the quotes its headers carry.
+		lb := listBlob{Name: n, Properties: listProps{LastModified: b.modified.Format(http.TimeFormat), Etag: strings.Trim(b.etag, `"`),
 			ContentLength: len(b.body), ContentType: b.ctype, BlobType: "BlockBlob"}}
 		if withMeta {
 			lb.Metadata = &metaXML{b.meta}
