@@ -271,12 +271,13 @@ type toolResult struct {
 	} `json:"content"`
 }
 
+// Text is the first text block: the message, or get_snippet's content.
+// A success result's second block is its structured content as JSON.
 func (r toolResult) Text() string {
-	var b strings.Builder
-	for _, c := range r.Content {
-		b.WriteString(c.Text)
+	if len(r.Content) == 0 {
+		return ""
 	}
-	return b.String()
+	return r.Content[0].Text
 }
 
 // callTool sends tools/call (protocol 2025-06-18, no session) and decodes the result.

@@ -1,8 +1,13 @@
 package tools
 
 import (
+	"encoding/json"
+	"maps"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/snippets-mcp/server/internal/auth"
 )
 
 // Every etag the server hands out has one form (quoted, as HTTP ETags
@@ -41,6 +46,82 @@ func TestEveryETagIsAcceptedBySave(t *testing.T) {
 			_, isErr, text := f.tool(t, alice, "save_snippet", map[string]any{"snippetname": "e", "snippet": "from " + src.name, "etag": got})
 			if isErr {
 				t.Errorf("save with the %s etag: %s", src.name, text)
+			}
+		})
+	}
+}
+
+// blocks returns a tool result's text blocks and its structured content.
+func (f *fixture) blocks(t *testing.T, id *auth.Identity, name string, args map[string]any) ([]string, map[string]any) {
+	t.Helper()
+	out := f.call(t, id, "tools/call", map[string]any{"name": name, "arguments": args})
+	res, ok := out["result"].(map[string]any)
+	if !ok || res["isError"] == true {
+		t.Fatalf("%s: %v", name, out)
+	}
+	var texts []string
+	for _, c := range res["content"].([]any) {
+		texts = append(texts, c.(map[string]any)["text"].(string))
+	}
+	sc, _ := res["structuredContent"].(map[string]any)
+	return texts, sc
+}
+
+// Clients that pass only text content to the model must leave the agent
+// able to act: every success result's text names what it needs (names,
+// etags, ids, cursors), and its last block is the structured content as
+// JSON. get_snippet's first block is the content, so its JSON omits it.
+func TestTextCarriesTheData(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"a1", "a2", "a3"} {
+		f.tool(t, alice, "save_snippet", map[string]any{"snippetname": n, "snippet": "text of " + n})
+	}
+	_, del := f.blocks(t, alice, "delete_snippet", map[string]any{"snippetname": "a1"})
+	cases := []struct {
+		name     string
+		who      *auth.Identity
+		tool     string
+		args     map[string]any
+		first    func(sc map[string]any) []string // what the first block must name
+		noJSONOf string                           // a field the JSON block leaves out
+	}{
+		{"save", alice, "save_snippet", map[string]any{"snippetname": "b", "snippet": "x"},
+			func(sc map[string]any) []string { return []string{"b", sc["etag"].(string)} }, ""},
+		{"get", alice, "get_snippet", map[string]any{"snippetname": "a2"},
+			func(sc map[string]any) []string { return []string{"text of a2"} }, "content"},
+		{"list page", alice, "list_snippets", map[string]any{"limit": 2},
+			func(sc map[string]any) []string {
+				items := sc["snippets"].([]any)
+				return []string{"2 snippets", items[0].(map[string]any)["name"].(string), items[1].(map[string]any)["etag"].(string), sc["nextCursor"].(string)}
+			}, ""},
+		{"list approvals", bob, "list_approval_requests", nil,
+			func(sc map[string]any) []string {
+				r := sc["requests"].([]any)[0].(map[string]any)
+				return []string{"1 approval request waits", r["id"].(string), r["summary"].(string), r["requester"].(string)}
+			}, ""},
+		{"whoami", alice, "whoami", nil, func(sc map[string]any) []string { return []string{"alice", "t1"} }, ""},
+		{"approve", bob, "approve_request", map[string]any{"id": del["approvalId"]},
+			func(sc map[string]any) []string { return []string{"Approved", `"a1"`} }, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			texts, sc := f.blocks(t, c.who, c.tool, c.args)
+			if len(texts) != 2 {
+				t.Fatalf("%d text blocks, want 2: %q", len(texts), texts)
+			}
+			for _, want := range c.first(sc) {
+				if !strings.Contains(texts[0], want) {
+					t.Errorf("text %q does not name %q", texts[0], want)
+				}
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(texts[1]), &got); err != nil {
+				t.Fatalf("second block is not JSON: %v: %s", err, texts[1])
+			}
+			want := maps.Clone(sc)
+			delete(want, c.noJSONOf)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("JSON block\n got %v\nwant %v", got, want)
 			}
 		})
 	}

@@ -276,7 +276,7 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 			return res, nil
 		}
 		next := nextAfterRequest(heldDelete, r)
-		return mcp.NewToolResultStructured(DeleteResult{Status: "approval_required", Name: name, Shared: sp.IsShared(), ETag: cur.ETag,
+		return answer(DeleteResult{Status: "approval_required", Name: name, Shared: sp.IsShared(), ETag: cur.ETag,
 			ApprovalID: r.ID, ExpiresAt: r.ExpiresAt.Format(time.RFC3339), Next: next}, "Approval required. "+next), nil
 	}
 
@@ -286,7 +286,7 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 	}
 	err := s.Snippets.Delete(ctx, sp, name, r.TargetETag)
 	return s.afterApproved(ctx, heldDelete, r, name, err, func() *mcp.CallToolResult {
-		return mcp.NewToolResultStructured(DeleteResult{Status: "deleted", Name: name, Shared: sp.IsShared(), ETag: r.TargetETag, ApprovalID: r.ID},
+		return answer(DeleteResult{Status: "deleted", Name: name, Shared: sp.IsShared(), ETag: r.TargetETag, ApprovalID: r.ID},
 			fmt.Sprintf("Deleted snippet %q (version %s, approved by %s).", name, r.TargetETag, r.DecidedBy))
 	}), nil
 }
@@ -378,7 +378,27 @@ func (s *Server) listApprovals(ctx context.Context, req mcp.CallToolRequest) (*m
 	for _, r := range page.Requests {
 		out.Requests = append(out.Requests, view(r))
 	}
-	return mcp.NewToolResultStructured(out, fmt.Sprintf("%s wait for a decision", plural(len(out.Requests), "approval request", "approval requests"))), nil
+	return answer(out, approvalsText(out)), nil
+}
+
+// approvalsText names every request of the page with what a decision
+// needs, and the cursor of the next page.
+func approvalsText(l ApprovalList) string {
+	var b strings.Builder
+	b.WriteString(plural(len(l.Requests), "approval request waits", "approval requests wait"))
+	b.WriteString(" for a decision")
+	for i, r := range l.Requests {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%sid %s, %s, asked by %s via %s, expires %s", sep, r.ID, r.Summary, r.Requester, r.Agent, r.ExpiresAt)
+	}
+	b.WriteString(".")
+	if l.NextCursor != "" {
+		fmt.Fprintf(&b, " More: call list_approval_requests again with cursor %s.", l.NextCursor)
+	}
+	return b.String()
 }
 
 func plural(n int, one, many string) string {
@@ -407,6 +427,6 @@ func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest)
 		if approve {
 			verb = "Approved"
 		}
-		return mcp.NewToolResultStructured(view(r), fmt.Sprintf("%s: %s.", verb, r.Summary)), nil
+		return answer(view(r), fmt.Sprintf("%s: %s.", verb, r.Summary)), nil
 	}
 }

@@ -72,5 +72,5 @@ func (s *Server) getMyProfile(ctx context.Context, _ mcp.CallToolRequest) (*mcp.
 		return fail(ctx, code, de.UserMessage()), nil
 	}
 	out := Profile{DisplayName: p.DisplayName, Mail: p.Mail, UserPrincipalName: p.UserPrincipalName, JobTitle: p.JobTitle}
-	return mcp.NewToolResultStructured(out, fmt.Sprintf("%s <%s>", out.DisplayName, out.UserPrincipalName)), nil
+	return answer(out, fmt.Sprintf("%s <%s>", out.DisplayName, out.UserPrincipalName)), nil
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -18,6 +19,25 @@ import (
 func fail(ctx context.Context, code, msg string) *mcp.CallToolResult {
 	callFrom(ctx).set(func(c *call) { c.resultCode = code })
 	return mcp.NewToolResultError(msg)
+}
+
+// answer is a tool's success result: text first, for people and for
+// clients that show one block, then the structured content serialized as
+// JSON, as the spec advises, for clients that pass only text content to the
+// model: an agent sees every id, etag and cursor it needs to act on.
+func answer(structured any, text string) *mcp.CallToolResult {
+	return answerJSON(structured, text, structured)
+}
+
+// answerJSON is answer with asJSON as the second block, for a result whose
+// text already carries part of the structured content (get_snippet's
+// content) that need not be sent twice.
+func answerJSON(structured any, text string, asJSON any) *mcp.CallToolResult {
+	res := mcp.NewToolResultStructured(structured, text)
+	if b, err := json.Marshal(asJSON); err == nil { // types of this package: never fails
+		res.Content = append(res.Content, mcp.NewTextContent(string(b)))
+	}
+	return res
 }
 
 // storeError turns a snippet store error into a result a person can act

@@ -63,12 +63,11 @@ func (f *fixture) tool(t *testing.T, id *auth.Identity, name string, args map[st
 	if !ok {
 		t.Fatalf("%s: no result: %v", name, out)
 	}
-	var text strings.Builder
-	for _, c := range res["content"].([]any) {
-		text.WriteString(c.(map[string]any)["text"].(string))
-	}
+	// The first block is the text for people; a success result's second
+	// is its structured content as JSON (TestTextCarriesTheData).
+	text := res["content"].([]any)[0].(map[string]any)["text"].(string)
 	sc, _ := res["structuredContent"].(map[string]any)
-	return sc, res["isError"] == true, text.String()
+	return sc, res["isError"] == true, text
 }
 
 // Every tool states all four annotations and has a description and an

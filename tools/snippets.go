@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -166,7 +167,7 @@ func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	opts := snippets.SaveOptions{IfMatch: req.GetString("etag", ""), Author: id.ObjectID, KeepOthers: sp.IsShared()}
 	digest := argsDigest(heldOverwrite.tool, req.GetArguments())
 	saved := func(sn snippets.Snippet) *mcp.CallToolResult {
-		return mcp.NewToolResultStructured(SaveResult{Snippet: toSnippet(sn), Status: "saved"},
+		return answer(SaveResult{Snippet: toSnippet(sn), Status: "saved"},
 			fmt.Sprintf("Saved snippet %q (%d bytes, etag %s).", sn.Name, sn.Size, sn.ETag))
 	}
 	if approvalID := req.GetString("approval_id", ""); approvalID != "" {
@@ -190,7 +191,7 @@ func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp
 			return res, nil
 		}
 		next := nextAfterRequest(heldOverwrite, r)
-		return mcp.NewToolResultStructured(SaveResult{Snippet: toSnippet(cur), Status: "approval_required", ApprovalID: r.ID,
+		return answer(SaveResult{Snippet: toSnippet(cur), Status: "approval_required", ApprovalID: r.ID,
 			ExpiresAt: r.ExpiresAt.Format(time.RFC3339), Next: next},
 			fmt.Sprintf("Approval required: shared snippet %q was last written by someone else (%s). %s", name, cur.UpdatedBy, next)), nil
 	}
@@ -211,8 +212,11 @@ func (s *Server) getSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.
 	if err != nil {
 		return s.storeError(ctx, "get", name, err), nil
 	}
-	// The text content is the snippet itself, as the Python sample returns it.
-	return mcp.NewToolResultStructured(SnippetContent{Snippet: toSnippet(sn), Content: sn.Content}, sn.Content), nil
+	// The first text block is the snippet itself, as the Python sample
+	// returns it; the second its metadata (the etag to update it with), not
+	// the content again.
+	meta := toSnippet(sn)
+	return answerJSON(SnippetContent{Snippet: meta, Content: sn.Content}, sn.Content, meta), nil
 }
 
 func (s *Server) listSnippets(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -230,9 +234,24 @@ func (s *Server) listSnippets(ctx context.Context, req mcp.CallToolRequest) (*mc
 	for _, it := range page.Items {
 		out.Snippets = append(out.Snippets, toSnippet(it))
 	}
-	text := plural(len(out.Snippets), "snippet", "snippets")
-	if out.NextCursor != "" {
-		text += " (more: pass nextCursor as cursor)"
+	return answer(out, listText(out)), nil
+}
+
+// listText names every snippet of the page with what an update needs,
+// and the cursor of the next page.
+func listText(l SnippetList) string {
+	var b strings.Builder
+	b.WriteString(plural(len(l.Snippets), "snippet", "snippets"))
+	for i, sn := range l.Snippets {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s (%d bytes, etag %s)", sep, sn.Name, sn.Size, sn.ETag)
 	}
-	return mcp.NewToolResultStructured(out, text), nil
+	b.WriteString(".")
+	if l.NextCursor != "" {
+		fmt.Fprintf(&b, " More: call list_snippets again with cursor %s (and the same prefix).", l.NextCursor)
+	}
+	return b.String()
 }

@@ -37,7 +37,7 @@ func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallTo
 	if who == "" {
 		who = id.ObjectID
 	}
-	return mcp.NewToolResultStructured(w, fmt.Sprintf("You are %s (tenant %s) via %s; you may use: %v", who, id.TenantID, id.Method, w.Tools)), nil
+	return answer(w, fmt.Sprintf("You are %s (tenant %s) via %s; you may use: %v", who, id.TenantID, id.Method, w.Tools)), nil
 }
 
 func nonNil(s []string) []string {
