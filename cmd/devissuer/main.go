@@ -5,7 +5,9 @@
 //
 //	go run ./cmd/devissuer -addr 127.0.0.1:7072          # serve
 //	go run ./cmd/devissuer mint -roles Snippets.Read     # print a token
+//	go run ./cmd/devissuer mint -as approver             # a ready-made caller
 //	go run ./cmd/devissuer env                           # print MCP_AUTH_* settings
+//	go run ./cmd/devissuer -h                            # every command and flag
 package main
 
 import (
@@ -37,14 +39,21 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "devissuer:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // asked for help: not a failure
 		}
+		fmt.Fprintln(os.Stderr, "devissuer:", err)
 		os.Exit(2)
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Help without a command is help for all of them: serve is only the
+	// default, and `devissuer -h` listing serve's flags alone hid mint and env.
+	if len(args) > 0 && (args[0] == "help" || isHelpFlag(args[0])) {
+		usage(stdout)
+		return flag.ErrHelp
+	}
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -57,7 +66,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "env":
 		return runEnv(args, stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q: use serve, mint or env", cmd)
+	return fmt.Errorf("unknown command %q: use serve, mint or env (devissuer -h lists them)", cmd)
+}
+
+func isHelpFlag(a string) bool {
+	switch a {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
+}
+
+// usage lists every command with its flags.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `devissuer: a development-only token issuer for jwt mode (loopback only, no login).
+
+Usage:
+  devissuer [serve] [flags]   serve discovery and the key set (the default command)
+  devissuer mint [flags]      print a signed access token
+  devissuer env [flags]       print the MCP_AUTH_* settings for the server
+  devissuer help              this text (also -h); devissuer <command> -h for one command
+
+`)
+	for _, c := range []struct {
+		name string
+		fs   *flag.FlagSet
+	}{
+		{"serve", func() *flag.FlagSet { fs, _ := flags("serve", w); return fs }()},
+		{"mint", func() *flag.FlagSet { fs, _, _ := mintFlags(w); return fs }()},
+		{"env", func() *flag.FlagSet { fs, _ := flags("env", w); return fs }()},
+	} {
+		fmt.Fprintf(w, "Flags of %s:\n", c.name)
+		c.fs.SetOutput(w)
+		c.fs.PrintDefaults()
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Callers for mint -as:\n")
+	for _, n := range personaNames() {
+		p := personas[n]
+		fmt.Fprintf(w, "  %-9s %s; roles %s\n", n, p.about, p.roles)
+	}
 }
 
 // common are the flags every command takes.

@@ -93,26 +93,7 @@ func TestKeyPersists(t *testing.T) {
 func TestServeAndMintWithTheRealValidator(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	key, err := loadOrCreateKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() { done <- serve(ctx, ln, key, &logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-
-	addr := ln.Addr().String()
+	addr := startIssuer(t, dir)
 	var env, tok, errOut bytes.Buffer
 	if err := run(t.Context(), []string{"env", "-addr", addr}, &env, &errOut); err != nil {
 		t.Fatal(err)
@@ -154,6 +135,30 @@ func TestServeAndMintWithTheRealValidator(t *testing.T) {
 	if id, err := a.Authenticate(r); err != nil || !id.AppOnly {
 		t.Fatalf("app-only dev token: %+v, %v", id, err)
 	}
+}
+
+// startIssuer serves the issuer with dir's key on a free loopback port
+// until the test ends and returns its host:port.
+func startIssuer(t *testing.T, dir string) string {
+	t.Helper()
+	key, err := loadOrCreateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln, key, &bytes.Buffer{}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
 }
 
 func TestMintFlags(t *testing.T) {

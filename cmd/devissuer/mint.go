@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,28 +14,69 @@ import (
 
 const maxTTL = 24 * time.Hour
 
-func runMint(args []string, stdout, stderr io.Writer) error {
+// mintOpts are mint's flags.
+type mintOpts struct {
+	as, aud, tid, oid, sub, name, upn, azp, scp, roles, issuer string
+	app                                                        bool
+	ttl                                                        time.Duration
+}
+
+func mintFlags(stderr io.Writer) (*flag.FlagSet, *common, *mintOpts) {
 	fs, c := flags("mint", stderr)
-	aud := fs.String("aud", DefaultAudience, "audience (aud); must be in the server's MCP_AUTH_AUDIENCE")
-	tid := fs.String("tid", DefaultTenant, "tenant id (tid)")
-	oid := fs.String("oid", DefaultObjectID, "object id of the caller (oid); picks the private snippet space")
-	name := fs.String("name", "Dev User", "display name (name)")
-	azp := fs.String("azp", DefaultClientID, "client id of the calling agent (azp)")
-	scp := fs.String("scp", "user_impersonation", "delegated scopes, space-separated (scp); ignored with -app")
-	roles := fs.String("roles", "", "app roles, comma-separated (roles), e.g. Snippets.Read,Snippets.Write")
-	app := fs.Bool("app", false, "app-only token: no scp, idtyp=app")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most 24h)")
-	issuer := fs.String("issuer", "", "issuer URL, http://<loopback host:port> (default: from -addr)")
+	o := &mintOpts{}
+	fs.StringVar(&o.as, "as", "", "ready-made caller: "+strings.Join(personaNames(), ", ")+" (sets oid, name, upn, azp, roles, app; other flags override)")
+	fs.StringVar(&o.aud, "aud", DefaultAudience, "audience (aud); must be in the server's MCP_AUTH_AUDIENCE")
+	fs.StringVar(&o.tid, "tid", DefaultTenant, "tenant id (tid)")
+	fs.StringVar(&o.oid, "oid", DefaultObjectID, "object id of the caller (oid); picks the private snippet space")
+	fs.StringVar(&o.sub, "sub", "", "subject (sub) (default: pairwise from tid, azp and oid for a user; the oid for -app)")
+	fs.StringVar(&o.name, "name", "Dev User", "display name (name); empty for none")
+	fs.StringVar(&o.upn, "upn", "", "user principal name (preferred_username); empty for none")
+	fs.StringVar(&o.azp, "azp", DefaultClientID, "client id of the calling agent (azp)")
+	fs.StringVar(&o.scp, "scp", "user_impersonation", "delegated scopes, space-separated (scp); ignored with -app")
+	fs.StringVar(&o.roles, "roles", "", "app roles, comma-separated (roles), e.g. Snippets.Read,Snippets.Write")
+	fs.BoolVar(&o.app, "app", false, "app-only token: no scp, idtyp=app, sub=oid")
+	fs.DurationVar(&o.ttl, "ttl", time.Hour, "lifetime (at most 24h)")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL, http://<loopback host:port> (default: from -addr)")
+	return fs, c, o
+}
+
+// applyPersona fills the flags the user did not set from -as.
+func (o *mintOpts) applyPersona(fs *flag.FlagSet) error {
+	if o.as == "" {
+		return nil
+	}
+	p, err := lookupPersona(o.as)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, v := range map[string]*string{"oid": &p.oid, "name": &p.name, "upn": &p.upn, "azp": &p.azp, "roles": &p.roles} {
+		if !set[name] {
+			fs.Set(name, *v)
+		}
+	}
+	if !set["app"] {
+		o.app = p.app
+	}
+	return nil
+}
+
+func runMint(args []string, stdout, stderr io.Writer) error {
+	fs, c, o := mintFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("mint: unexpected argument %q", fs.Arg(0))
 	}
-	if *ttl <= 0 || *ttl > maxTTL {
-		return fmt.Errorf("mint: -ttl %s: must be positive and at most %s", *ttl, maxTTL)
+	if err := o.applyPersona(fs); err != nil {
+		return err
 	}
-	iss, err := issuerURL(*issuer, c.addr)
+	if o.ttl <= 0 || o.ttl > maxTTL {
+		return fmt.Errorf("mint: -ttl %s: must be positive and at most %s", o.ttl, maxTTL)
+	}
+	iss, err := issuerURL(o.issuer, c.addr)
 	if err != nil {
 		return err
 	}
@@ -42,35 +84,48 @@ func runMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	now := time.Now()
-	claims := map[string]any{
-		"iss":  iss,
-		"aud":  *aud,
-		"tid":  *tid,
-		"oid":  *oid,
-		"sub":  *oid,
-		"name": *name,
-		"azp":  *azp,
-		"ver":  "2.0",
-		"iat":  now.Unix(),
-		"nbf":  now.Unix(),
-		"exp":  now.Add(*ttl).Unix(),
-	}
-	if *app {
-		claims["idtyp"] = "app"
-	} else if s := strings.TrimSpace(*scp); s != "" {
-		claims["scp"] = s
-	}
-	if list := splitList(*roles); len(list) > 0 {
-		claims["roles"] = list
-	}
-	tok, err := mint(key, claims)
+	tok, err := mint(key, o.claims(iss, time.Now()))
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
+}
+
+// claims are the token's claims, shaped like an Entra v2 access token.
+func (o *mintOpts) claims(iss string, now time.Time) map[string]any {
+	claims := map[string]any{
+		"iss": iss,
+		"aud": o.aud,
+		"tid": o.tid,
+		"oid": o.oid,
+		"azp": o.azp,
+		"ver": "2.0",
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": now.Add(o.ttl).Unix(),
+	}
+	sub := pairwiseSubject(o.tid, o.azp, o.oid)
+	if o.app {
+		claims["idtyp"] = "app"
+		sub = o.oid
+	} else if s := strings.TrimSpace(o.scp); s != "" {
+		claims["scp"] = s
+	}
+	if o.sub != "" {
+		sub = o.sub
+	}
+	claims["sub"] = sub
+	if o.name != "" {
+		claims["name"] = o.name
+	}
+	if o.upn != "" {
+		claims["preferred_username"] = o.upn
+	}
+	if list := splitList(o.roles); len(list) > 0 {
+		claims["roles"] = list
+	}
+	return claims
 }
 
 // issuerURL is the iss claim: -issuer when given (it must be what serve
