@@ -15,10 +15,6 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// schemaDir holds the JSON schemas kept beside the repository (the repo is
-// cloned with shared/ next to it, so from this package it is ../../shared).
-var schemaDir = filepath.Join("..", "..", "shared", "schemas")
-
 // offlineLoader serves local files only and never fetches. A remote $ref (in
 // azure.yaml.json only the azure.ai.* and Foundry branches have them) compiles
 // to the schema `false`: a document that would need it fails validation
@@ -40,10 +36,11 @@ func (l *offlineLoader) Load(url string) (any, error) {
 
 func compileSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(schemaDir, name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("schema %s not found (%v): the repository must be checked out with shared/ beside it, so that ../shared/schemas exists", path, err)
-	}
+	// The schemas are pinned external data (testdata/pins.txt): cached,
+	// mirrored in ../shared/schemas, or downloaded, always digest-checked.
+	// Both are required at once so that a skip names every missing one.
+	key := "schemas/" + name
+	path := requirePinned(t, "schemas/azure.yaml.json", "schemas/host.json.schema.json")[key]
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
