@@ -18,6 +18,7 @@ import (
 // columns match the file on disk.
 type bicepFile struct {
 	path string
+	raw  []byte // the file as written (spreads and extensions intact)
 	src  []byte // rewritten source the tree refers to
 	tree *sitter.Tree
 }
@@ -46,7 +47,7 @@ func parseBicep(path string) (*bicepFile, []string, error) {
 	if err := p.SetLanguage(sitter.NewLanguage(bicep.Language())); err != nil {
 		return nil, nil, fmt.Errorf("load bicep grammar: %w", err)
 	}
-	f := &bicepFile{path: path, src: src, tree: p.Parse(src, nil)}
+	f := &bicepFile{path: path, raw: raw, src: src, tree: p.Parse(src, nil)}
 	var problems []string
 	walk(f.root(), func(n *sitter.Node) bool {
 		switch {
