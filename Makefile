@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BIN := snippets-mcp
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X github.com/snippets-mcp/server/handler.Version=$(VERSION)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: run test build tools vet fuzz bench soak stage clean
@@ -20,7 +20,7 @@ test: tools vet
 	$(MAKE) --no-print-directory fuzz
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./handler
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
 
 ## tools: install the pinned npm tools (Azurite, MCP Inspector, conformance suite, Node 22)
 tools: node_modules/.installed
@@ -38,15 +38,13 @@ FUZZTIME ?= 8s
 fuzz:
 	@./scripts/fuzz.sh $(FUZZTIME)
 
-## stage: the deployable folder for azd: a static linux/amd64 binary and host.json
+## stage: the package azd deploys, built as azd builds it (`go build -o app .`,
+## linux/amd64, CGO off): stage/ and stage.zip with app (0755) and host.json
 stage:
-	rm -rf dist && mkdir -p dist
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$(BIN) ./handler
-	chmod 0755 dist/$(BIN)
-	cp host.json dist/
+	$(GO) run ./cmd/azdstage
 
 clean:
-	rm -rf $(BIN) dist .azurite
+	rm -rf $(BIN) app stage stage.zip .azurite
 
 ## bench: framework overhead, storage path, cold start and memory against baselines
 ## measured in the same run, on loopback (a few minutes); report in bench/results/

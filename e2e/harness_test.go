@@ -46,7 +46,7 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	serverBin = filepath.Join(dir, "snippets-mcp")
-	build := exec.Command("go", "build", "-race", "-o", serverBin, "./handler")
+	build := exec.Command("go", "build", "-race", "-o", serverBin, ".")
 	build.Dir = repoRoot
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -1,4 +1,4 @@
-package main
+package handler
 
 import (
 	"context"
@@ -61,7 +61,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 		ServerID:    acfg.ServerID,
 		ToolTimeout: cfg.ToolTimeout,
 		PolicyFile:  cfg.ToolPolicyFile,
-		Version:     version,
+		Version:     version(),
 	})
 	if err != nil {
 		return nil, err

@@ -1,8 +1,9 @@
-// Command snippets-mcp is the Azure Functions custom handler that serves
-// the snippets MCP server over stateless Streamable HTTP. It listens on
+// Package handler is the Azure Functions custom handler that serves the
+// snippets MCP server over stateless Streamable HTTP. It listens on
 // FUNCTIONS_CUSTOMHANDLER_PORT as the Functions host expects, and runs the
-// same way standalone (make run).
-package main
+// same way standalone (make run). The command is the repository root's
+// main.go, because azd's `language: go` builds `go build -o app .` there.
+package handler
 
 import (
 	"context"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -20,10 +22,42 @@ import (
 	"github.com/snippets-mcp/server/internal/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// Version may be set at build time with
+// -ldflags "-X github.com/snippets-mcp/server/handler.Version=...". azd
+// passes no ldflags, so otherwise the VCS revision Go stamps is used.
+var Version = ""
 
-func main() {
+// version is what the server reports: Version, else the VCS revision
+// stamped by `go build`, else "dev".
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" && dirty {
+			return rev + "-dirty"
+		}
+		if rev != "" {
+			return rev
+		}
+	}
+	return "dev"
+}
+
+// Main runs the server and exits the process with status 1 on error.
+func Main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		// One line, naming the variable for configuration mistakes.
@@ -65,7 +99,7 @@ func run(log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp",
-		"auth_mode", cfg.AuthMode, "server_id", acfg.ServerID, "appinsights", acfg.AppInsights != nil, "version", version)
+		"auth_mode", cfg.AuthMode, "server_id", acfg.ServerID, "appinsights", acfg.AppInsights != nil, "version", version())
 
 	select {
 	case err := <-errc:

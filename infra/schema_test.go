@@ -13,6 +13,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/snippets-mcp/server/internal/azdpkg"
 )
 
 // offlineLoader serves local files only and never fetches. A remote $ref (in
@@ -121,7 +123,9 @@ func get(m map[string]any, path string) any {
 	return cur
 }
 
-// azureYAMLExpectations: one Flex function service built by `make stage`.
+// azureYAMLExpectations: one Flex function service that azd builds itself
+// with `language: go` (azd 1.26.0+): no custom language (an alpha feature
+// that stops `azd up`), no dist folder, no packaging hook.
 func azureYAMLExpectations(m map[string]any) []string {
 	var problems []string
 	svcs, _ := m["services"].(map[string]any)
@@ -131,15 +135,22 @@ func azureYAMLExpectations(m map[string]any) []string {
 	for name, s := range svcs {
 		svc, _ := s.(map[string]any)
 		for path, want := range map[string]string{
-			"host":                 "function",
-			"language":             "custom",
-			"dist":                 "dist",
-			"hooks.prepackage.run": "make stage",
+			"host":     "function",
+			"language": "go",
+			"project":  ".",
 		} {
 			if got := fmt.Sprint(get(svc, path)); got != want {
 				problems = append(problems, fmt.Sprintf("services.%s.%s is %q, want %q", name, path, got, want))
 			}
 		}
+		for _, k := range []string{"dist", "hooks"} {
+			if svc[k] != nil {
+				problems = append(problems, fmt.Sprintf("services.%s.%s is set; azd packages a go service itself (app and host.json)", name, k))
+			}
+		}
+	}
+	if got := fmt.Sprint(get(m, "requiredVersions.azd")); got != ">= 1.26.0" {
+		problems = append(problems, fmt.Sprintf("requiredVersions.azd is %q, want \">= 1.26.0\" (the first azd with language go for functions)", got))
 	}
 	if got := fmt.Sprint(get(m, "infra.path")); got != "infra" {
 		problems = append(problems, fmt.Sprintf("infra.path is %q, want \"infra\"", got))
@@ -153,7 +164,7 @@ func hostJSONExpectations(m map[string]any) []string {
 	for path, want := range map[string]string{
 		"version":              "2.0",
 		"configurationProfile": "mcp-custom-handler",
-		"customHandler.description.defaultExecutablePath": "snippets-mcp",
+		"customHandler.description.defaultExecutablePath": azdpkg.Binary,
 		"customHandler.http.defaultAuthorizationLevel":    "anonymous",
 	} {
 		if got := fmt.Sprint(get(m, path)); got != want {

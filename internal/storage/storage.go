@@ -95,7 +95,6 @@ func IsConditionFailed(err error) bool {
 		statusOf(err) == http.StatusPreconditionFailed || statusOf(err) == http.StatusConflict
 }
 
-
 func statusOf(err error) int {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
