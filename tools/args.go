@@ -25,22 +25,25 @@ func checkArgs(t mcp.Tool, raw any) string {
 		return "arguments must be a JSON object"
 	}
 	props := t.InputSchema.Properties
-	for _, name := range t.InputSchema.Required {
-		if v, ok := args[name]; !ok || v == nil {
-			return fmt.Sprintf("missing required argument %q", name)
-		}
-	}
 	names := make([]string, 0, len(args))
 	for name := range args {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// Unknown names first: a misspelt argument ("name" for "snippetname")
+	// is the cause, the missing one only its consequence.
 	for _, name := range names {
-		p, ok := props[name].(map[string]any)
-		if !ok {
+		if _, ok := props[name].(map[string]any); !ok {
 			return fmt.Sprintf("unknown argument %q; %s takes: %s", name, t.Name, known(props))
 		}
-		if msg := checkValue(name, p, args[name]); msg != "" {
+	}
+	for _, name := range t.InputSchema.Required {
+		if v, ok := args[name]; !ok || v == nil {
+			return fmt.Sprintf("missing required argument %q", name)
+		}
+	}
+	for _, name := range names {
+		if msg := checkValue(name, props[name].(map[string]any), args[name]); msg != "" {
 			return msg
 		}
 	}

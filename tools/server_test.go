@@ -122,6 +122,7 @@ func TestErrorsArePlainWords(t *testing.T) {
 		{map[string]any{"snippetname": "x", "snippet": 3}, `argument "snippet" must be a string, not an integer`},
 		{map[string]any{"snippetname": "x", "snippet": "y", "shared": "yes"}, `argument "shared" must be true or false`},
 		{map[string]any{"snippetname": "x", "snippet": "y", "owner": "bob"}, `unknown argument "owner"`},
+		{map[string]any{"name": "x", "snippet": "y"}, `unknown argument "name"; save_snippet takes: approval_id, etag, shared, snippet, snippetname`},
 		{map[string]any{"snippetname": "x", "snippet": strings.Repeat("z", 2000)}, "the limit is 1024 bytes"},
 	}
 	for _, c := range cases {

@@ -241,7 +241,9 @@ func duration(getenv func(string) string, name string, def, max time.Duration) (
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 || d > max {
-		return 0, &Error{name, fmt.Sprintf("%q is not a duration between 0 and %s (e.g. 15m)", v, max)}
+		// The example is the default: always in range, and it shows the
+		// unit that a bare number ("30") lacks.
+		return 0, &Error{name, fmt.Sprintf("%q is not a duration above 0 and at most %s, with a unit (e.g. %s)", v, max, def)}
 	}
 	return d, nil
 }

@@ -88,3 +88,28 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// A refused duration says what would be accepted, with an example that is
+// itself accepted.
+func TestDurationErrorGivesAValidExample(t *testing.T) {
+	store := []string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE", "UseDevelopmentStorage=true"}
+	cases := []struct {
+		name, value, want string
+	}{
+		{"MCP_TOOL_TIMEOUT", "30", `MCP_TOOL_TIMEOUT: "30" is not a duration above 0 and at most 3m20s, with a unit (e.g. 30s)`},
+		{"MCP_TOOL_TIMEOUT", "1h", `MCP_TOOL_TIMEOUT: "1h" is not a duration above 0 and at most 3m20s, with a unit (e.g. 30s)`},
+		{"MCP_APPROVAL_TTL", "0s", `MCP_APPROVAL_TTL: "0s" is not a duration above 0 and at most 168h0m0s, with a unit (e.g. 15m0s)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name+"="+c.value, func(t *testing.T) {
+			_, err := Load(env(append(store, c.name, c.value)...))
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("got %v, want %s", err, c.want)
+			}
+			example := c.want[strings.LastIndex(c.want, "e.g. ")+5 : len(c.want)-1]
+			if _, err := Load(env(append(store, c.name, example)...)); err != nil {
+				t.Errorf("the example %s is refused: %v", example, err)
+			}
+		})
+	}
+}
