@@ -88,7 +88,7 @@ func badInputCases() []badCase {
 		{name: "JSON null", body: "null", status: 200, code: -32600},
 		{name: "JSON string", body: `"tools/call"`, status: 400, code: -32700},
 		{name: "JSON number", body: "123", status: 400, code: -32700},
-		{name: "empty batch", body: "[]", status: 400, code: -32700},
+		{name: "empty batch", body: "[]", status: 400, code: -32600, has: "batches are not supported"},
 		{name: "raw NUL inside a string", body: call(q("get_snippet"), "{\"snippetname\":\"a\x00b\"}"), status: 400, code: -32700},
 		{name: "number out of range", body: call(q("list_snippets"), `{"limit":1e999}`), status: 200, code: -32600},
 
@@ -151,14 +151,15 @@ func badInputCases() []badCase {
 		{name: "double dot inside", body: call(q("get_snippet"), `{"snippetname":"a..b"}`), status: 200, toolErr: "contains '..'"},
 		{name: "list prefix with traversal", body: call(q("list_snippets"), `{"prefix":"../"}`), status: 200, toolErr: "prefix: snippet name has a character"},
 		// A forged cursor cannot leave the caller's space (TestForgedCursorStaysInSpace
-		// shows it across two callers); Azurite takes any marker.
-		{name: "forged list cursor", body: call(q("list_snippets"), `{"cursor":"../../t-other/u-victim/"}`), status: 200, toolOK: true},
+		// shows it across two callers): cursors name a snippet, and anything
+		// else is refused.
+		{name: "forged list cursor", body: call(q("list_snippets"), `{"cursor":"../../t-other/u-victim/"}`), status: 200, toolErr: "cursor is not valid here"},
 		{name: "resource with traversal", body: `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"snippet://../x"}}`, status: 200, code: -32002},
 		// mcp-go v1.2.1 answers every resource or prompt handler error with
-		// -32603, even a validation message meant for the client (reported).
-		{name: "resource with a bad name", body: `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"snippet://a..b"}}`, status: 200, code: -32603, has: "contains '..'"},
+		// -32603; tools.FixErrors makes a bad name what it is, invalid params.
+		{name: "resource with a bad name", body: `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"snippet://a..b"}}`, status: 200, code: -32602, has: "contains '..'"},
 		{name: "resource outside the server", body: `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}`, status: 200, code: -32002},
-		{name: "prompt with a traversal name", body: `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"review_snippet","arguments":{"snippetname":"../x"}}}`, status: 200, code: -32603, has: "not allowed at position 1"},
+		{name: "prompt with a traversal name", body: `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"review_snippet","arguments":{"snippetname":"../x"}}}`, status: 200, code: -32602, has: "not allowed at position 1"},
 
 		// Duplicate keys: encoding/json keeps the last one.
 		{name: "duplicate tool name key", body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","name":"save_snippet"}}`, status: 200, toolErr: `missing required argument "snippetname"`},

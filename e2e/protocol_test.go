@@ -20,7 +20,9 @@ import (
 //	-- request --   "METHOD /path", header lines, a blank line, the body;
 //	                {{repeat "x" N}} in the body expands to N copies of x.
 //	-- want --      "status: N", "header: Name: substring",
-//	                "contains: substring", "error.code: N", "isError: true|false"
+//	                "contains: substring", "lacks: substring",
+//	                "order: a | b | c" (substrings appearing in this order),
+//	                "error.code: N", "isError: true|false"
 func TestProtocol(t *testing.T) {
 	t.Parallel()
 	srv, _ := devServer(t, "MCP_MAX_BODY_BYTES=8192", "SNIPPET_MAX_BYTES=4096")
@@ -117,6 +119,21 @@ func check(t *testing.T, resp *http.Response, body, want string) {
 		case "contains":
 			if !strings.Contains(body, val) {
 				t.Errorf("body does not contain %q: %s", val, body)
+			}
+		case "lacks":
+			if strings.Contains(body, val) {
+				t.Errorf("body contains %q: %s", val, body)
+			}
+		case "order":
+			rest := body
+			for _, part := range strings.Split(val, "|") {
+				part = strings.TrimSpace(part)
+				i := strings.Index(rest, part)
+				if i < 0 {
+					t.Errorf("%q missing or out of order (want %s): %s", part, val, body)
+					break
+				}
+				rest = rest[i+len(part):]
 			}
 		case "error.code":
 			var r rpc

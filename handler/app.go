@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/approval"
@@ -77,7 +78,8 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 
 	// Innermost: client notifications (notifications/cancelled names calls by
 	// ids anyone can guess) and responses never reach mcp-go.
-	var mcpH http.Handler = httpx.RequestsOnly(cfg.MaxBodyBytes, mcpHTTP)
+	var mcpH http.Handler = httpx.RequestsOnly(cfg.MaxBodyBytes, tools.FixErrors(mcpHTTP))
+	mcpH = httpx.CheckProtocol(mcp.ValidProtocolVersions, mcpH)
 	mcpH = httpx.LimitBody(cfg.MaxBodyBytes, mcpH)
 	mcpH = httpx.RequireJSON(mcpH)
 	// Authentication reads headers only and runs before any body byte is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -66,6 +67,8 @@ func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, messa
 		}
 		code, msg := audit.ResultInternalError, "request failed"
 		if errors.Is(err, server.ErrToolNotFound) {
+			// The same words for a hidden tool: nothing leaks about it.
+			rpcError(ctx, mcp.INVALID_PARAMS, fmt.Sprintf("tool %q not found; tools/list shows the tools you may call", req.Params.Name))
 			code, msg = audit.ResultNotFound, "unknown tool"
 			if _, exists := s.specs[req.Params.Name]; exists {
 				code, msg = audit.ResultDenied, "tool not permitted for this caller"

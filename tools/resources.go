@@ -40,7 +40,11 @@ func (s *Server) addResources(m *server.MCPServer) {
 
 func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		sn, err := s.read(ctx, shared, templateArg(req.Params.Arguments, "snippetname"))
+		name := templateArg(req.Params.Arguments, "snippetname")
+		sn, err := s.read(ctx, shared, name)
+		if errors.Is(err, server.ErrResourceNotFound) {
+			rpcError(ctx, resourceNotFound(ctx), fmt.Sprintf("snippet %q not found in this space", name))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -81,6 +85,7 @@ func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.S
 		return sn, nil
 	case errors.As(err, &invalid):
 		outcome(ctx, audit.ResultInvalidArguments)
+		rpcError(ctx, mcp.INVALID_PARAMS, invalid.Msg) // the client's mistake, not an internal error
 		return sn, errors.New(invalid.Msg)
 	case errors.Is(err, snippets.ErrNotFound):
 		outcome(ctx, audit.ResultNotFound)

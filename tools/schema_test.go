@@ -2,6 +2,7 @@ package tools
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,4 +76,36 @@ func validate(t *testing.T, schemas map[string]*jsonschema.Schema, seen map[stri
 	}
 	seen[name] = true
 	return sc
+}
+
+// Every schema gives each field one type: a list such as ["null","array"]
+// is what MCP Inspector warns about as not portable.
+func TestSchemasArePortable(t *testing.T) {
+	s, _ := New(Deps{})
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if _, isList := x["type"].([]any); isList {
+				t.Errorf("%s: type %v, want one type", path, x["type"])
+			}
+			for k, sub := range x {
+				walk(path+"."+k, sub)
+			}
+		case []any:
+			for i, sub := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), sub)
+			}
+		}
+	}
+	for name, sp := range s.specs {
+		for kind, schema := range map[string]any{"output": sp.tool.OutputSchema, "input": sp.tool.InputSchema} {
+			b, _ := json.Marshal(schema)
+			var doc map[string]any
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			walk(name+" "+kind, doc)
+		}
+	}
 }

@@ -69,6 +69,7 @@ func New(d Deps) (*Server, error) {
 		s.ToolTimeout = 30 * time.Second
 	}
 	for _, sp := range slices.Concat(s.snippetTools(), s.approvalTools(), s.profileTools()) {
+		portable(sp.tool.OutputSchema.Properties)
 		s.specs[sp.tool.Name] = sp
 	}
 	classes := make(map[string]auth.Class, len(s.specs))
@@ -114,6 +115,10 @@ func (s *Server) MCP() *server.MCPServer {
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 		server.WithHooks(hooks),
+		// Every list and read differs per caller (policy, own space) and
+		// changes with any write: 2026-07-28 clients must not keep them, nor
+		// share them between users. Stated, not left to mcp-go's default.
+		server.WithCacheHints(0, mcp.CacheScopePrivate),
 	)
 	for _, sp := range s.specs {
 		m.AddTool(sp.tool, sp.handler)
@@ -169,4 +174,28 @@ func caller(ctx context.Context) (*auth.Identity, *mcp.CallToolResult) {
 		return nil, fail(ctx, audit.ResultDenied, "not authenticated")
 	}
 	return id, nil
+}
+
+// portable makes a generated schema one that every client reads the same:
+// a Go slice comes out as type ["null","array"], which MCP Inspector flags
+// ("schema portability") and some clients reject. Results never hold nil
+// slices (TestStructuredOutputMatchesSchema), so "array" is the truth.
+func portable(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if ts, ok := x["type"].([]any); ok && len(ts) == 2 && slices.Contains(ts, any("null")) {
+			for _, t := range ts {
+				if t != "null" {
+					x["type"] = t
+				}
+			}
+		}
+		for _, sub := range x {
+			portable(sub)
+		}
+	case []any:
+		for _, sub := range x {
+			portable(sub)
+		}
+	}
 }

@@ -346,3 +346,41 @@ func TestCORSForAdmittedOrigins(t *testing.T) {
 		t.Fatalf("OPTIONS without Origin: %d", w.Code)
 	}
 }
+
+func TestCheckProtocol(t *testing.T) {
+	served := []string{"2025-06-18", "2026-07-28"}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b) // the body still reaches the next handler
+	})
+	cases := []struct {
+		name, version, body string
+		status              int
+		want                string
+	}{
+		{"served version", "2025-06-18", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, 200, `"method":"ping"`},
+		{"no version (initialize)", "", `{"jsonrpc":"2.0","id":1,"method":"initialize"}`, 200, "initialize"},
+		{"unknown version", "1999-01-01", `{"jsonrpc":"2.0","id":1,"method":"initialize"}`, 400, `unsupported MCP-Protocol-Version \"1999-01-01\"; this server speaks 2025-06-18, 2026-07-28`},
+		{"batch", "2025-06-18", " \n[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", 400, "batches are not supported"},
+		{"not JSON passes to mcp-go", "2025-06-18", `{"jsonrpc":`, 200, `{"jsonrpc":`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(c.body))
+			if c.version != "" {
+				req.Header.Set("Mcp-Protocol-Version", c.version)
+			}
+			rec := httptest.NewRecorder()
+			CheckProtocol(served, next).ServeHTTP(rec, req)
+			if got := rec.Code; got != c.status {
+				t.Errorf("status %d, want %d", got, c.status)
+			}
+			if got := rec.Body.String(); !strings.Contains(got, c.want) {
+				t.Errorf("body %s, want it to contain %s", got, c.want)
+			}
+			if c.status == 400 && !strings.Contains(rec.Body.String(), `"code":-32600`) {
+				t.Errorf("body %s, want code -32600", rec.Body.String())
+			}
+		})
+	}
+}
