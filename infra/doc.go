@@ -8,8 +8,15 @@
 //   - every policy XML is well-formed and passes the gateway checklist; the
 //     tools/call classifier is translated into Go statement by statement and
 //     run over hostile bodies whose effect comes from a real mcp-go server;
-//   - azure.yaml and host.json validate against the JSON schemas kept in
-//     ../shared/schemas.
+//   - every resource declaration type-checks against the Bicep type
+//     definitions (property names, literal types and enums, required and
+//     read-only properties), Graph resources against the Graph types;
+//   - azure.yaml and host.json validate against their JSON schemas;
+//   - where the Bicep CLI is installed, `bicep build` and `bicep lint` pass.
+//
+// The schemas and type definitions are pinned by URL and SHA-256 in
+// testdata/pins.txt and read from a cache, the ../shared mirror or a
+// download; see README.md.
 //
 // The package has no runtime code. Azure itself is never contacted: what only a
 // real deployment can confirm is listed in docs/DEPLOY.md.
