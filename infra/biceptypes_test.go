@@ -252,7 +252,8 @@ func loadTypeSet(local map[string]string) (*typeSet, error) {
 type typeCheck struct {
 	resource string // position, symbol, type@version
 	findings []string
-	checked  int      // property names and literal values verified
+	names    int      // property names verified
+	values   int      // literal values verified against their types
 	skipped  []string // paths whose value is an expression, not checked
 }
 
@@ -337,7 +338,6 @@ func checkResource(r resource, set *typeSet) *typeCheck {
 		}
 		return tc
 	}
-	tc.checked++ // the type and version exist
 	if r.existing || r.body == nil {
 		return tc
 	}
@@ -345,7 +345,7 @@ func checkResource(r resource, set *typeSet) *typeCheck {
 	// the one whose body accepts the declaration is chosen.
 	var best *typeCheck
 	for _, t := range cands {
-		trial := &typeCheck{resource: tc.resource, checked: tc.checked}
+		trial := &typeCheck{resource: tc.resource}
 		tcand := &checker{f: c.f, set: set, res: c.res, typName: full, version: r.version, out: trial}
 		tcand.value(r.body, t.must(*t.e.Body), "", true)
 		if best == nil || len(trial.findings) < len(best.findings) {
@@ -376,7 +376,7 @@ func (c *checker) value(n *sitter.Node, t typ, p string, top bool) {
 		return
 	}
 	if t.e.Kind == "AnyType" {
-		c.out.checked++
+		c.out.values++
 		return
 	}
 	if t.e.Kind == "UnionType" && !c.literalKind(n) {
@@ -411,7 +411,7 @@ func (c *checker) value(n *sitter.Node, t typ, p string, top bool) {
 			c.finding(n, p, "an array where %s is expected", t)
 			return
 		}
-		c.out.checked++
+		c.out.values++
 		for i := uint(0); i < n.NamedChildCount(); i++ {
 			c.value(n.NamedChild(i), t.must(*t.e.ItemType), fmt.Sprintf("%s[%d]", p, i), false)
 		}
@@ -424,9 +424,9 @@ func (c *checker) value(n *sitter.Node, t typ, p string, top bool) {
 			c.finding(n, p, "%s where %s is expected", c.f.text(n), t)
 			return
 		}
-		c.out.checked++
+		c.out.values++
 	case "null":
-		c.out.checked++ // null leaves the property unset
+		c.out.values++ // null leaves the property unset
 	default:
 		c.skip(p, "expression")
 	}
@@ -484,7 +484,8 @@ func (c *checker) union(n *sitter.Node, t typ, p string, top bool) {
 		trial := &typeCheck{}
 		(&checker{f: c.f, set: c.set, res: c.res, typName: c.typName, version: c.version, out: trial}).value(n, t.must(r), p, top)
 		if len(trial.findings) == 0 {
-			c.out.checked += trial.checked
+			c.out.names += trial.names
+			c.out.values += trial.values
 			c.out.skipped = append(c.out.skipped, trial.skipped...)
 			return
 		}
@@ -505,7 +506,7 @@ func (c *checker) union(n *sitter.Node, t typ, p string, top bool) {
 func (c *checker) stringValue(n *sitter.Node, t typ, p string) {
 	if c.interpolated(n) {
 		if t.e.Kind == "StringType" && t.e.Pattern == "" && t.e.MinLength == nil && t.e.MaxLength == nil {
-			c.out.checked++
+			c.out.values++
 			return
 		}
 		if t.e.Kind == "StringType" || t.e.Kind == "StringLiteralType" {
@@ -545,7 +546,7 @@ func (c *checker) stringValue(n *sitter.Node, t typ, p string) {
 		c.finding(n, p, "a string where %s is expected", t)
 		return
 	}
-	c.out.checked++
+	c.out.values++
 }
 
 func bound(b *int64) string {
@@ -569,7 +570,7 @@ func (c *checker) number(n *sitter.Node, t typ, p string) {
 		c.finding(n, p, "%d outside [%s, %s]", v, bound(t.e.MinValue), bound(t.e.MaxValue))
 		return
 	}
-	c.out.checked++
+	c.out.values++
 }
 
 // object checks the properties of one or more object literals that together
@@ -636,7 +637,7 @@ func (c *checker) object(objs []*sitter.Node, t typ, p string, top, required boo
 			name, prop, ok := lookup(props, key)
 			if !ok {
 				if additional != nil {
-					c.out.checked++
+					c.out.names++
 					c.value(val, t.must(*additional), kp, false)
 					continue
 				}
@@ -652,7 +653,7 @@ func (c *checker) object(objs []*sitter.Node, t typ, p string, top, required boo
 				c.finding(keyNode, kp, "read-only property set")
 				continue
 			}
-			c.out.checked++
+			c.out.names++
 			c.value(val, t.must(prop.Type), kp, false)
 		}
 	}

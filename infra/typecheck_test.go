@@ -54,14 +54,24 @@ func TestBicepTypes(t *testing.T) {
 		t.Error(p)
 	}
 	used := make([]bool, len(knownDefects))
-	var checked, skipped int
+	type total struct{ decls, names, values, skipped int }
+	byType := map[string]*total{}
+	var order []string
 	for _, tc := range checkResourceTypes(files, set) {
-		checked += tc.checked
-		skipped += len(tc.skipped)
-		t.Logf("%s: %d checked, %d expressions skipped", tc.resource, tc.checked, len(tc.skipped))
+		t.Logf("%s: %d property names and %d literal values checked, %d expressions skipped", tc.resource, tc.names, tc.values, len(tc.skipped))
 		if len(tc.skipped) > 0 {
 			t.Logf("    skipped: %s", strings.Join(tc.skipped, "; "))
 		}
+		key := tc.resource[strings.Index(tc.resource, "'"):]
+		if byType[key] == nil {
+			byType[key] = &total{}
+			order = append(order, key)
+		}
+		sum := byType[key]
+		sum.decls++
+		sum.names += tc.names
+		sum.values += tc.values
+		sum.skipped += len(tc.skipped)
 	finding:
 		for _, f := range tc.findings {
 			for i, k := range knownDefects {
@@ -79,7 +89,14 @@ func TestBicepTypes(t *testing.T) {
 			t.Errorf("knownDefects entry %q matches no finding: the defect is fixed, delete the entry in typecheck_test.go", k)
 		}
 	}
-	t.Logf("total: %d checked, %d expressions skipped", checked, skipped)
+	sort.Slice(order, func(i, j int) bool { return strings.ToLower(order[i]) < strings.ToLower(order[j]) })
+	var all total
+	for _, k := range order {
+		s := byType[k]
+		t.Logf("summary %s: %d declarations, %d names, %d values checked, %d expressions skipped", k, s.decls, s.names, s.values, s.skipped)
+		all.decls, all.names, all.values, all.skipped = all.decls+s.decls, all.names+s.names, all.values+s.values, all.skipped+s.skipped
+	}
+	t.Logf("total: %d resource types, %d declarations, %d names, %d values checked, %d expressions skipped", len(order), all.decls, all.names, all.values, all.skipped)
 }
 
 // TestBicepTypeFixtures proves each rule: every testdata/types/*.bicep plants
