@@ -33,6 +33,7 @@ func checkBicep(dir string) ([]string, error) {
 		}
 	}
 	problems = append(problems, checkCoverage(files)...)
+	problems = append(problems, checkIdentifierURIs(files)...)
 	return problems, nil
 }
 

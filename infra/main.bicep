@@ -85,8 +85,24 @@ param publicClientRedirectUris array = [
 @description('Use this existing Entra app registration (client id) instead of creating one.')
 param existingAppClientId string = ''
 
-@description('Identifier URI (api://...) of the existing registration; required with existingAppClientId.')
+@description('Identifier URI (api://...) of the existing registration; empty means api://<existingAppClientId>.')
 param existingAppIdentifierUri string = ''
+
+@description('Custom domain for the function app, verified in the Entra tenant (CNAME to the app, asuid TXT record). Adds https://<domain>/mcp as identifier URI and PRM resource, for RFC 8707 clients. Empty: api:// only.')
+param functionCustomDomain string = ''
+
+@description('Thumbprint of an uploaded certificate for functionCustomDomain; empty creates an App Service managed certificate.')
+param functionCustomDomainCertificateThumbprint string = ''
+
+@description('Custom domain for the API Management gateway, verified in the Entra tenant. Adds https://<domain>/<path>/mcp as identifier URI and gateway PRM resource. Needs apimCustomDomainCertificateSecretId.')
+param apimCustomDomain string = ''
+
+@description('Key Vault secret id (versionless) of the apimCustomDomain certificate; grant the gateway identity Key Vault Secrets User on it first.')
+param apimCustomDomainCertificateSecretId string = ''
+
+@description('Appended to the Entra apps\' uniqueName. A deleted app keeps its uniqueName in deleted items for 30 days; after a teardown without purging it, set a new value (azd env set ENTRA_APP_NAME_SALT 2) to deploy the same environment again. Keep it stable otherwise: a new value creates new registrations.')
+@maxLength(16)
+param entraAppNameSalt string = ''
 
 @description('Browser origins allowed to call the server and the gateway.')
 param allowedOrigins array = []
@@ -100,7 +116,7 @@ var tags = {
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var functionAppName = 'func-mcp-${token}'
 var mcpApiPath = 'snippets'
-var appUniqueName = 'snippets-mcp-${token}'
+var appUniqueName = empty(entraAppNameSalt) ? 'snippets-mcp-${token}' : 'snippets-mcp-${token}-${entraAppNameSalt}'
 var defaultIdentifierUri = 'api://${tenant().tenantId}/${appUniqueName}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -215,14 +231,38 @@ module apim 'modules/apim.bicep' = if (apimEnabled) {
     publisherName: apimPublisherName
     identityId: identity.outputs.apimIdentityId
     identityClientId: identity.outputs.apimIdentityClientId
+    customDomain: apimCustomDomain
+    customDomainCertificateSecretId: apimCustomDomainCertificateSecretId
     appInsightsConnectionString: monitoring.outputs.connectionString
     applicationInsightsId: monitoring.outputs.applicationInsightsId
   }
 }
 
-var functionOrigin = 'https://${functionApp.outputs.defaultHostName}'
-var directMcpUrl = '${functionOrigin}/mcp'
-var gatewayMcpUrl = apimEnabled ? '${apim.outputs.gatewayUrl}/${mcpApiPath}/mcp' : ''
+module functionDomain 'modules/function-domain.bicep' = if (!empty(functionCustomDomain)) {
+  name: 'function-domain'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    functionAppName: functionApp.outputs.name
+    planId: functionApp.outputs.planId
+    hostName: functionCustomDomain
+    certificateThumbprint: functionCustomDomainCertificateThumbprint
+  }
+}
+
+var directMcpUrl = 'https://${functionApp.outputs.defaultHostName}/mcp'
+// https identifier URIs only on custom domains verified in the tenant: Entra
+// refuses *.azurewebsites.net and *.azure-api.net (HostNameNotOnVerifiedDomain).
+// Each is also the PRM `resource` at its URL, exactly, without trailing slash.
+var functionCustomMcpUrl = empty(functionCustomDomain) ? '' : 'https://${functionCustomDomain}/mcp'
+var gatewayCustomMcpUrl = (apimEnabled && !empty(apimCustomDomain)) ? 'https://${apimCustomDomain}/${mcpApiPath}/mcp' : ''
+var publicMcpUrl = empty(functionCustomMcpUrl) ? directMcpUrl : functionCustomMcpUrl
+var customResourceUris = union(empty(functionCustomMcpUrl) ? [] : [
+  functionCustomMcpUrl
+], empty(gatewayCustomMcpUrl) ? [] : [
+  gatewayCustomMcpUrl
+])
 
 module entra 'modules/entra.bicep' = {
   name: 'entra'
@@ -231,14 +271,7 @@ module entra 'modules/entra.bicep' = {
     uniqueName: appUniqueName
     displayName: 'Snippets MCP server (${environmentName})'
     identifierUri: defaultIdentifierUri
-    publicResourceUris: apimEnabled ? [
-      directMcpUrl
-      functionOrigin
-      gatewayMcpUrl
-    ] : [
-      directMcpUrl
-      functionOrigin
-    ]
+    customResourceUris: customResourceUris
     preAuthorizedClientIds: preAuthorizedClientIds
     publicClientEnabled: publicClientEnabled
     publicClientRedirectUris: publicClientRedirectUris
@@ -260,7 +293,8 @@ module functionConfig 'modules/function-config.bicep' = {
     allowedAudiences: entra.outputs.identifierUris
     allowedClientApplications: allowedClientApplications
     scope: entra.outputs.scope
-    resourceUrl: directMcpUrl
+    resourceUrl: publicMcpUrl
+    customDomain: functionCustomDomain
     identityClientId: identity.outputs.appIdentityClientId
     allowedOrigins: join(allowedOrigins, ',')
     approvalTtl: approvalTtl
@@ -282,6 +316,7 @@ module apimMcp 'modules/apim-mcp.bicep' = if (apimEnabled) {
     allowedClientApplications: allowedClientApplications
     allowedOrigins: allowedOrigins
     loggerId: apim.outputs.loggerId
+    customDomain: apimCustomDomain
   }
 }
 
@@ -291,8 +326,8 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output SERVICE_MCP_NAME string = functionApp.outputs.name
 output SERVICE_MCP_HOSTNAME string = functionApp.outputs.defaultHostName
 
-@description('The function app\'s MCP endpoint (built-in auth).')
-output MCP_DIRECT_URL string = directMcpUrl
+@description('The function app\'s MCP endpoint (built-in auth); its custom domain URL when one is set.')
+output MCP_DIRECT_URL string = publicMcpUrl
 @description('The gateway\'s MCP endpoint; empty without API Management.')
 output MCP_GATEWAY_URL string = apimEnabled ? apimMcp.outputs.mcpUrl : ''
 output MCP_GATEWAY_PRM_URL string = apimEnabled ? apimMcp.outputs.prmUrl : ''
@@ -316,12 +351,12 @@ output MCP_VSCODE_CONFIG string = string({
     }
     'snippets-direct': {
       type: 'http'
-      url: directMcpUrl
+      url: publicMcpUrl
     }
   } : {
     'snippets-direct': {
       type: 'http'
-      url: directMcpUrl
+      url: publicMcpUrl
     }
   }
 })

@@ -29,9 +29,15 @@ param allowedOrigins array = []
 
 param loggerId string
 
+@description('Custom gateway host name (verified in the tenant, bound in apim.bicep); empty uses the default *.azure-api.net URL.')
+param customDomain string = ''
+
 var tenantId = tenant().tenantId
-var gatewayMcpUrl = '${apim.properties.gatewayUrl}/${apiPath}/mcp'
-var gatewayPrmUrl = '${apim.properties.gatewayUrl}/.well-known/oauth-protected-resource/${apiPath}/mcp'
+// With a custom domain its URL is the PRM resource: it is the https
+// identifier URI RFC 8707 clients need; the default host cannot be one.
+var gatewayBase = empty(customDomain) ? apim.properties.gatewayUrl : 'https://${customDomain}'
+var gatewayMcpUrl = '${gatewayBase}/${apiPath}/mcp'
+var gatewayPrmUrl = '${gatewayBase}/.well-known/oauth-protected-resource/${apiPath}/mcp'
 var backendName = 'snippets-mcp-function'
 
 // Named values cannot be empty; "none" matches no Origin header.

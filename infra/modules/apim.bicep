@@ -21,6 +21,12 @@ param publisherName string
 param identityId string
 param identityClientId string
 
+@description('Custom gateway host name verified in the Entra tenant (e.g. mcp-gw.contoso.com, CNAME to the gateway); empty for none.')
+param customDomain string = ''
+
+@description('Key Vault secret id (versionless) of the certificate for customDomain; the gateway identity needs Key Vault Secrets User on it.')
+param customDomainCertificateSecretId string = ''
+
 @secure()
 @description('Application Insights connection string, stored only as a secret named value.')
 param appInsightsConnectionString string
@@ -40,10 +46,25 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
       '${identityId}': {}
     }
   }
-  properties: {
+  // The v2 tiers have no managed certificates: a custom domain's certificate
+  // comes from Key Vault, read with the gateway's user-assigned identity.
+  // Without a custom domain the property is left out, as before.
+  properties: union({
     publisherEmail: publisherEmail
     publisherName: publisherName
-  }
+  }, empty(customDomain) ? {} : {
+    hostnameConfigurations: [
+      {
+        type: 'Proxy'
+        hostName: customDomain
+        certificateSource: 'KeyVault'
+        keyVaultId: customDomainCertificateSecretId
+        identityClientId: identityClientId
+        defaultSslBinding: true
+        negotiateClientCertificate: false
+      }
+    ]
+  })
 }
 
 resource aiConnection 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {

@@ -1,8 +1,11 @@
 // The Entra ID registration for the MCP server (Microsoft Graph Bicep extension).
-// Deployed after the function app and API Management so that the identifier URIs
-// hold their real public MCP URLs: Entra checks the RFC 8707 `resource` parameter
-// that spec-following clients send (taken from Protected Resource Metadata) against
-// the identifier URIs and answers AADSTS9010010 when none matches.
+// Identifier URIs: the api:// URI always; https URIs only on custom domains
+// verified in the tenant. Entra checks the RFC 8707 `resource` parameter that
+// spec-following clients send (taken from Protected Resource Metadata) against
+// the identifier URIs (AADSTS9010010 when none matches), but for single-tenant
+// apps it refuses an https identifier URI outside a verified domain
+// (HostNameNotOnVerifiedDomain): *.azurewebsites.net and *.azure-api.net
+// would fail this module and everything after it (identifieruri_test.go).
 //
 // With existingAppClientId set nothing is created here: many tenants forbid
 // creating applications from pipelines. The outputs then echo the given values,
@@ -17,8 +20,8 @@ param displayName string
 @description('api:// identifier URI; the scope is <identifierUri>/user_impersonation.')
 param identifierUri string
 
-@description('Exact public MCP URLs and origins to add as identifier URIs (no trailing slash).')
-param publicResourceUris array
+@description('Exact MCP URLs on custom domains verified in the tenant (no trailing slash); empty for api:// only.')
+param customResourceUris array = []
 
 @description('Client applications pre-authorized for user_impersonation (no consent prompt).')
 param preAuthorizedClientIds array
@@ -35,7 +38,7 @@ param appIdentityPrincipalId string
 @description('Use this existing registration instead of creating one.')
 param existingAppClientId string = ''
 
-@description('Identifier URI of the existing registration (required with existingAppClientId).')
+@description('Identifier URI of the existing registration; empty means api://<existingAppClientId>, the form Entra proposes.')
 param existingAppIdentifierUri string = ''
 
 var create = empty(existingAppClientId)
@@ -90,7 +93,7 @@ resource serverApp 'Microsoft.Graph/applications@v1.0' = if (create) {
   uniqueName: uniqueName
   displayName: displayName
   signInAudience: 'AzureADMyOrg'
-  identifierUris: union([identifierUri], publicResourceUris)
+  identifierUris: union([identifierUri], customResourceUris)
   api: {
     requestedAccessTokenVersion: 2
     oauth2PermissionScopes: [
@@ -158,12 +161,15 @@ resource managedIdentityCredential 'Microsoft.Graph/applications/federatedIdenti
 }
 
 var clientId = create ? serverApp.appId : existingAppClientId
-var finalIdentifierUri = create ? identifierUri : existingAppIdentifierUri
+// Without a given URI an existing registration is taken to use api://<client
+// id>: an empty one would publish the scope `/user_impersonation` and an
+// empty audience, which no token matches.
+var finalIdentifierUri = create ? identifierUri : (empty(existingAppIdentifierUri) ? 'api://${existingAppClientId}' : existingAppIdentifierUri)
 
 output clientId string = clientId
 output identifierUri string = finalIdentifierUri
 output scope string = '${finalIdentifierUri}/${scopeValue}'
 // The audiences built-in auth accepts, and the list an existing registration must hold.
-output identifierUris array = union([finalIdentifierUri], publicResourceUris)
+output identifierUris array = union([finalIdentifierUri], customResourceUris)
 output publicClientId string = (create && publicClientEnabled) ? clientApp.appId : ''
 output preAuthorizedClientIds array = preAuthorized

@@ -21,6 +21,9 @@ param scope string
 @description('Canonical public MCP URL of this app (https://<host>/mcp).')
 param resourceUrl string
 
+@description('Custom host name bound to the app (function-domain.bicep); the server must accept it as Host.')
+param customDomain string = ''
+
 @description('Client id of the app\'s user-assigned identity (federated credential for on-behalf-of).')
 param identityClientId string
 
@@ -38,6 +41,9 @@ var authAppSettings = {
   MCP_SERVER_ID: serverId
   MCP_APPROVAL_TTL: approvalTtl
   MCP_ALLOWED_ORIGINS: allowedOrigins
+  // WEBSITE_HOSTNAME (the default host) is always accepted; a custom domain
+  // must be named, or the server's Host check refuses its requests.
+  MCP_ALLOWED_HOSTS: customDomain
   // Published by the platform in Protected Resource Metadata; fully qualified,
   // because a bare scope resolves against Microsoft Graph (AADSTS650053).
   WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES: scope

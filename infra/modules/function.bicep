@@ -118,6 +118,7 @@ resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01'
 
 output name string = site.name
 output id string = site.id
+output planId string = plan.id
 // Flex Consumption may give the app a host name with a unique suffix, so the
 // real value is read here instead of being assumed from the app's name.
 output defaultHostName string = site.properties.defaultHostName
