@@ -212,8 +212,14 @@ func (f *bicepFile) resources() []resource {
 				if r.typ == "" {
 					r.typ, r.version, _ = strings.Cut(f.literal(c), "@")
 				}
-			case "object", "if_statement", "for_statement":
+			case "object", "if_statement":
 				r.body = firstObject(c)
+			case "for_statement":
+				// The body follows the colon; the iterated expression before
+				// it can hold object literals of its own.
+				if c.NamedChildCount() > 0 {
+					r.body = firstObject(c.NamedChild(c.NamedChildCount() - 1))
+				}
 			}
 		}
 		r.existing = bytes.Contains(f.src[n.StartByte():r.bodyStart()], []byte(" existing "))
