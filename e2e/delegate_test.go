@@ -207,9 +207,13 @@ func TestDelegatedProfile(t *testing.T) {
 	}
 
 	before := w.entra.Exchanges()
-	tr, _ = w.profile(t, app)
-	if !tr.IsError || !strings.Contains(tr.Text(), "needs a signed-in user") {
-		t.Errorf("app-only caller: isError=%v %q", tr.IsError, tr.Text())
+	// An app on its own has no user to act for: the tool, which could only
+	// fail, is neither listed nor callable for it.
+	if names := toolNames(t, w.srv.MCPURL(), app); slices.Contains(names, "get_my_profile") {
+		t.Errorf("app-only caller is offered get_my_profile: %v", names)
+	}
+	if r, _ := callTool(t, w.srv.MCPURL(), "get_my_profile", nil, bearer(app)...); r.Error == nil || r.Error.Code != -32602 {
+		t.Errorf("app-only caller: %+v, want the -32602 of a tool not offered", r.Error)
 	}
 	if n := w.entra.Exchanges(); n != before {
 		t.Errorf("an app-only caller caused %d exchanges", n-before)
@@ -251,7 +255,8 @@ func TestDelegatedProfile(t *testing.T) {
 			t.Errorf("event %d: authorization_mode %q, want obo", i, e.AuthorizationMode)
 		}
 	}
-	for i, want := range map[int]string{3: "obo: interaction_required", 4: "obo: consent_required", 5: "obo: app_only"} {
+	// The app-only call is refused as a tool not offered to it.
+	for i, want := range map[int]string{3: "obo: interaction_required", 4: "obo: consent_required", 5: "tool not permitted for this caller"} {
 		if events[i].Message != want {
 			t.Errorf("event %d: message %q, want %q", i, events[i].Message, want)
 		}

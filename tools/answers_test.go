@@ -1,13 +1,16 @@
 package tools
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/delegate"
 )
 
 // Every etag the server hands out has one form (quoted, as HTTP ETags
@@ -122,6 +125,74 @@ func TestTextCarriesTheData(t *testing.T) {
 			delete(want, c.noJSONOf)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("JSON block\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+type fakeProfiles struct{}
+
+func (fakeProfiles) Profile(context.Context, delegate.User) (delegate.Profile, error) {
+	return delegate.Profile{DisplayName: "Alice"}, nil
+}
+func (fakeProfiles) Resource() string { return "graph.microsoft.com" }
+
+// get_my_profile is offered only where it can work: with delegation
+// configured, to a signed-in user with a real token. tools/list and
+// whoami's list of tools agree.
+func TestProfileToolOnlyWhereItWorks(t *testing.T) {
+	dev := &auth.Identity{TenantID: "t1", ObjectID: "dev", Scopes: []string{auth.ScopeUser}, Method: auth.MethodDev}
+	cases := []struct {
+		name     string
+		profiles ProfileSource
+		who      *auth.Identity
+		want     bool
+	}{
+		{"configured, user", fakeProfiles{}, alice, true},
+		{"configured, app-only", fakeProfiles{}, readOnly, false},
+		{"configured, dev mode", fakeProfiles{}, dev, false},
+		{"not configured, user", nil, alice, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			store, approvals, _ := stores(t)
+			s, err := New(Deps{Snippets: store, Approvals: approvals, Profiles: c.profiles, Auditor: &memAuditor{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &fixture{mcp: s.MCP()}
+			var listed []string
+			for _, tl := range f.call(t, c.who, "tools/list", map[string]any{})["result"].(map[string]any)["tools"].([]any) {
+				listed = append(listed, tl.(map[string]any)["name"].(string))
+			}
+			if got := slices.Contains(listed, "get_my_profile"); got != c.want {
+				t.Errorf("listed %v: get_my_profile shown = %v, want %v", listed, got, c.want)
+			}
+			sc, _, _ := f.tool(t, c.who, "whoami", nil)
+			if got := slices.Contains(sc["tools"].([]any), any("get_my_profile")); got != c.want {
+				t.Errorf("whoami tools %v: get_my_profile = %v, want %v", sc["tools"], got, c.want)
+			}
+		})
+	}
+}
+
+func TestCountsAgree(t *testing.T) {
+	sn := Snippet{Name: "n", Size: 1, ETag: `"e"`}
+	req := ApprovalView{ID: "i", Summary: "s", Requester: "r", Agent: "a"}
+	cases := []struct {
+		name, got, want string
+	}{
+		{"no snippets", listText(SnippetList{Snippets: []Snippet{}}), "0 snippets."},
+		{"one snippet", listText(SnippetList{Snippets: []Snippet{sn}}), `1 snippet: n (1 bytes, etag "e").`},
+		{"two snippets", listText(SnippetList{Snippets: []Snippet{sn, sn}})[:11], "2 snippets:"},
+		{"no requests", approvalsText(ApprovalList{}), "0 approval requests wait for a decision."},
+		{"one request", approvalsText(ApprovalList{Requests: []ApprovalView{req}})[:40], "1 approval request waits for a decision:"},
+		{"two requests", approvalsText(ApprovalList{Requests: []ApprovalView{req, req}})[:40], "2 approval requests wait for a decision:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.got != c.want {
+				t.Errorf("got %q, want %q", c.got, c.want)
 			}
 		})
 	}

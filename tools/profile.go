@@ -27,13 +27,17 @@ type Profile struct {
 	JobTitle          string `json:"jobTitle,omitempty"`
 }
 
+// profileTool is the one tool that needs delegation.
+const profileTool = "get_my_profile"
+
 func (s *Server) profileTools() []spec {
 	return []spec{{
 		class: auth.ClassRead,
-		tool: mcp.NewTool("get_my_profile",
+		tool: mcp.NewTool(profileTool,
 			mcp.WithTitleAnnotation("Get my profile"),
 			mcp.WithDescription("Your Microsoft Graph profile (display name, mail, user principal name, job title), "+
-				"fetched on your behalf with an on-behalf-of token. Needs a signed-in user."),
+				"fetched on your behalf with an on-behalf-of token. Offered only when it can work: "+
+				"to a signed-in user, on a server with delegation configured, not in dev mode."),
 			mcp.WithOutputSchema[Profile](),
 			mcp.WithReadOnlyHintAnnotation(true),
 			mcp.WithDestructiveHintAnnotation(false),

@@ -136,11 +136,33 @@ func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	id := auth.FromContext(ctx)
 	out := tools[:0:0]
 	for _, t := range tools {
-		if s.policy.Allows(id, t.Name) {
+		if s.usable(id, t.Name) {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// usable reports whether the caller may call the tool and the call can
+// ever work for it: a tool that could only fail is not offered.
+func (s *Server) usable(id *auth.Identity, name string) bool {
+	if !s.policy.Allows(id, name) {
+		return false
+	}
+	if name == profileTool {
+		return s.delegates(id)
+	}
+	return true
+}
+
+// delegates reports whether get_my_profile can work for the caller: it
+// needs delegation configured, a signed-in user (not an app on its own)
+// and a real token (dev mode has none to exchange).
+func (s *Server) delegates(id *auth.Identity) bool {
+	if d, ok := s.Profiles.(*delegate.Delegator); ok && d == nil {
+		return false
+	}
+	return id != nil && !id.AppOnly && id.Method != auth.MethodDev
 }
 
 // bound checks a call's arguments, then gives it a deadline well inside

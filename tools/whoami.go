@@ -29,7 +29,7 @@ func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallTo
 		AppOnly: id.AppOnly, AuthMethod: string(id.Method),
 		Scopes: nonNil(id.Scopes), Roles: nonNil(id.Roles), Tools: []string{}}
 	for _, t := range s.policy.Tools() {
-		if s.policy.Allows(id, t) {
+		if s.usable(id, t) {
 			w.Tools = append(w.Tools, t)
 		}
 	}
