@@ -34,6 +34,7 @@ func checkBicep(dir string) ([]string, error) {
 	}
 	problems = append(problems, checkCoverage(files)...)
 	problems = append(problems, checkIdentifierURIs(files)...)
+	problems = append(problems, checkDeployRules(files)...)
 	return problems, nil
 }
 

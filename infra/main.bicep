@@ -33,7 +33,8 @@ param resourceGroupName string = ''
 param instanceMemoryMB int = 2048
 
 @description('Flex Consumption upper bound on scale-out.')
-@minValue(1)
+// Flex Consumption refuses fewer than 40 (its minimum ceiling) and more than 1000.
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
@@ -212,6 +213,7 @@ module functionApp 'modules/function.bicep' = {
     baseAppSettings: baseAppSettings
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    allowedOrigins: allowedOrigins
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
   }
 }

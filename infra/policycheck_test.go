@@ -340,6 +340,41 @@ func lintMCP(d *policyDoc) []string {
 	if !challenge {
 		fail(`<on-error> has no 401 return-response with WWW-Authenticate: Bearer ... resource_metadata="..."`)
 	}
+	// on-error branches on the status: LastError.Source values are documented
+	// for validate-jwt only, so a Source match may never fire.
+	if e := d.root.child("on-error"); e != nil {
+		for _, w := range e.all("when") {
+			if c := w.attrs["condition"]; strings.Contains(c, "LastError.Source") {
+				fail("<on-error> tests LastError.Source (%s); test context.Response.StatusCode", strings.TrimSpace(c))
+			} else if len(w.all("return-response")) > 0 && !strings.Contains(c, "StatusCode") {
+				fail("<on-error> <when condition=%q> does not test the status code", c)
+			}
+		}
+	}
+
+	// CORS: the <cors> policy comes first in inbound, before the token check,
+	// so a preflight is answered, not refused 401; it names the origins and
+	// the MCP headers a browser client sends.
+	if cs := inbound.all("cors"); len(cs) != 1 {
+		fail("want one <cors> in inbound (browser preflights), found %d", len(cs))
+	} else {
+		c := cs[0]
+		if vs := inbound.all("validate-azure-ad-token"); len(vs) == 1 && pos[c] > pos[vs[0]] {
+			fail("<cors> comes after <validate-azure-ad-token>: preflights carry no token and would get 401")
+		}
+		if c.attrs["allow-credentials"] == "true" {
+			fail("<cors allow-credentials=\"true\">: tokens travel in Authorization, never cookies")
+		}
+		if o := c.child("allowed-origins"); o == nil || len(o.all("origin")) == 0 {
+			fail("<cors> has no <allowed-origins> with an <origin>")
+		}
+		hdrs := strings.ToLower(c.allText())
+		for _, h := range []string{"authorization", "mcp-protocol-version", "www-authenticate"} {
+			if !strings.Contains(hdrs, h) {
+				fail("<cors> does not name the %s header", h)
+			}
+		}
+	}
 
 	// The token forwarding is justified in a comment.
 	stated := false
@@ -514,7 +549,8 @@ func checkBindings(dir string, docs []*policyDoc) ([]string, error) {
 			}
 		}
 		for _, m := range markerRe.FindAllString(d.raw, -1) {
-			if !strings.Contains(bicep, "'<application-id>"+m+"</application-id>'") && !strings.Contains(bicep, "'"+m+"'") {
+			// Replaced as a quoted string: bare, or as a whole element ('<x>M</x>').
+			if !regexp.MustCompile(`'(<[a-z-]+>)?` + m + `(</[a-z-]+>)?'`).MatchString(bicep) {
 				problems = append(problems, fmt.Sprintf("%s: placeholder %s is never replaced by the Bicep that loads it", d.path, m))
 			}
 		}

@@ -44,7 +44,12 @@ var backendName = 'snippets-mcp-function'
 var originList = empty(allowedOrigins) ? 'none' : join(allowedOrigins, ',')
 
 var clientIdElements = join(map(allowedClientApplications, id => '<application-id>${id}</application-id>'), '')
-var mcpPolicy = replace(loadTextContent('../policies/mcp-api.xml'), '<application-id>__CLIENT_APPLICATION_IDS__</application-id>', clientIdElements)
+// <cors> needs one <origin> element per origin; with none configured a
+// reserved .invalid origin (never sent by a browser) keeps the policy valid.
+var originElements = join(map(empty(allowedOrigins) ? [
+  'https://origin-not-configured.invalid'
+] : allowedOrigins, o => '<origin>${o}</origin>'), '')
+var mcpPolicy = replace(replace(loadTextContent('../policies/mcp-api.xml'), '<application-id>__CLIENT_APPLICATION_IDS__</application-id>', clientIdElements), '<origin>__ALLOWED_ORIGINS__</origin>', originElements)
 
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
@@ -194,6 +199,17 @@ resource mcpDelete 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' 
   properties: {
     displayName: 'MCP session end (not supported)'
     method: 'DELETE'
+    urlTemplate: '/mcp'
+  }
+}
+
+// Preflights must match an operation to reach the API's <cors> policy.
+resource mcpOptions 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
+  parent: mcpApi
+  name: 'mcp-options'
+  properties: {
+    displayName: 'CORS preflight (answered by the cors policy)'
+    method: 'OPTIONS'
     urlTemplate: '/mcp'
   }
 }

@@ -26,9 +26,13 @@ param baseAppSettings object
 param instanceMemoryMB int = 2048
 
 @description('Upper bound on scale-out.')
-@minValue(1)
+// Flex Consumption refuses fewer than 40 (its minimum ceiling) and more than 1000.
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
+
+@description('Browser origins for platform CORS on the direct URL; empty for none.')
+param allowedOrigins array = []
 
 @description('Subnet delegated to Microsoft.App/environments for VNet integration; empty for none.')
 param virtualNetworkSubnetId string = ''
@@ -70,6 +74,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // Platform CORS answers browser preflights for the direct URL. Built-in
+      // auth has no preflight exemption (excludedPaths would drop auth on
+      // /mcp altogether); the gateway's <cors> answers them for certain.
+      cors: {
+        allowedOrigins: allowedOrigins
+        supportCredentials: false
+      }
       appSettings: [for setting in items(baseAppSettings): {
         name: setting.key
         value: setting.value

@@ -1,6 +1,13 @@
 // Least-privilege role assignments. The app's identity reads and writes blobs
 // (host storage, deployment package, snippets, approvals): Storage Blob Data
-// Contributor, not Owner, which would add ACL management it never needs.
+// Contributor. AzureWebJobsStorage role: the Functions docs list Storage Blob
+// Data Owner for identity-based AzureWebJobsStorage, as one role that covers
+// every trigger and binding. This app has HTTP only, and the host's own blob
+// use (host secrets, its lease-based lock, the Flex package) is read, write
+// and lease, all in Contributor. What Owner adds (blobs/* data actions) is
+// ACL and ownership changes, tags, and deleteBlobVersion/permanentDelete:
+// the last would let the identity serving requests erase the versions that
+// keep overwritten snippets. Not verified against a running host here.
 // Both identities publish telemetry with Entra auth: Monitoring Metrics Publisher
 // on the Application Insights component only.
 
