@@ -90,7 +90,11 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpH)
 	mux.HandleFunc("/{$}", health)
-	mux.HandleFunc("/healthz", health)
+	mux.HandleFunc("/healthz", health) // liveness: the process answers; the host restarts it otherwise
+	// Readiness: whether storage is usable with this server's settings, in
+	// words (a bad key is permanent, an outage not), cached and bounded so
+	// probes cost storage little and never hang. No details beyond that.
+	mux.Handle("/readyz", storage.NewReadiness(blob, 5*time.Second, 5*time.Second, snippets.Container, approval.Container))
 	if cfg.AuthMode == config.AuthJWT {
 		mux.Handle(auth.PRMPath, meta)
 		mux.Handle(auth.PRMPath+"/mcp", meta)
@@ -155,7 +159,13 @@ func ensureContainers(ctx context.Context, log *slog.Logger, blob *azblob.Client
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			log.Warn("storage not ready; will retry", "container", name, "err", err, "retry_in", delay.String())
+			if storage.IsMisconfigured(err) {
+				// Still retried: a role assignment can take minutes to apply.
+				log.Error("storage misconfigured: "+storage.Misconfigured+"; will retry", "container", name,
+					"reason", storage.Reason(err), "permanent", true, "retry_in", delay.String())
+			} else {
+				log.Warn("storage not ready; will retry", "container", name, "err", err, "retry_in", delay.String())
+			}
 			select {
 			case <-ctx.Done():
 				return

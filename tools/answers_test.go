@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
 // Every etag the server hands out has one form (quoted, as HTTP ETags
@@ -193,6 +195,35 @@ func TestCountsAgree(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.got != c.want {
 				t.Errorf("got %q, want %q", c.got, c.want)
+			}
+		})
+	}
+}
+
+// Storage that refuses this server's credentials is a configuration error
+// for an operator, never "retryable": retrying forever would not help.
+func TestBadStorageCredentialsArePermanent(t *testing.T) {
+	f := newFixture(t)
+	all := func(*http.Request) bool { return true }
+	cases := []struct {
+		name string
+		who  *auth.Identity
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"get", alice, "get_snippet", map[string]any{"snippetname": "x"}, "snippet storage refused this server's credentials"},
+		{"save", alice, "save_snippet", map[string]any{"snippetname": "x", "snippet": "y"}, "Nothing was changed."},
+		{"list", alice, "list_snippets", nil, "an operator must fix the storage configuration"},
+		{"approvals", bob, "list_approval_requests", nil, "approval storage refused this server's credentials"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f.blob.SetRule(blobtest.Answer(all, 100, http.StatusForbidden, "AuthorizationFailure"))
+			defer f.blob.SetRule(nil)
+			_, isErr, text := f.tool(t, c.who, c.tool, c.args)
+			if !isErr || !strings.Contains(text, c.want) || strings.Contains(text, "(retryable)") {
+				t.Errorf("isError=%v %q, want %q and no \"(retryable)\"", isErr, text, c.want)
 			}
 		})
 	}

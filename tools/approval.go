@@ -347,6 +347,8 @@ func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r app
 		default:
 			msg = "approval storage did not confirm that your decision was recorded; list_approval_requests shows whether the request still waits"
 		}
+	case storage.IsMisconfigured(err):
+		return s.misconfigured(ctx, "approval", [...]string{opRequest: "request", opUse: "use", opDecide: "decide", opList: "list"}[op], err)
 	default:
 		code = audit.ResultUnavailable
 		s.log.Warn("approval storage failed", "reason", storage.Reason(err))

@@ -58,6 +58,9 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 		s.log.Warn("storage did not confirm a write", "op", op, "reason", storage.Reason(err))
 		return fail(ctx, audit.ResultAmbiguous, fmt.Sprintf("snippet storage did not confirm the %s: snippet %q may or may not have been changed. Call get_snippet to check before retrying.", op, name))
 	}
+	if storage.IsMisconfigured(err) {
+		return s.misconfigured(ctx, "snippet", op, err)
+	}
 	// Raw errors carry the blob URL (tenant and object ids, the name):
 	// the log gets the status and the service's code only.
 	s.log.Warn("storage failed", "op", op, "reason", storage.Reason(err))
@@ -68,6 +71,18 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 	if op == "save" || op == "delete" || op == "write" {
 		// The store answers ErrUnavailable for a write only when the write
 		// provably did not happen; unconfirmed ones are ErrAmbiguous.
+		msg += " Nothing was changed."
+	}
+	return fail(ctx, audit.ResultUnavailable, msg)
+}
+
+// misconfigured answers a storage error that no retry cures (a bad key, a
+// missing role or account): the caller must not be told "retryable", and
+// the log says, at error level, that an operator has to act.
+func (s *Server) misconfigured(ctx context.Context, what, op string, err error) *mcp.CallToolResult {
+	s.log.Error("storage misconfigured: "+storage.Misconfigured, "store", what, "op", op, "reason", storage.Reason(err), "permanent", true)
+	msg := what + " " + storage.Misconfigured + " (not retryable)."
+	if op == "save" || op == "delete" || op == "write" || op == "request" || op == "use" || op == "decide" {
 		msg += " Nothing was changed."
 	}
 	return fail(ctx, audit.ResultUnavailable, msg)

@@ -95,6 +95,28 @@ func IsConditionFailed(err error) bool {
 		statusOf(err) == http.StatusPreconditionFailed || statusOf(err) == http.StatusConflict
 }
 
+// IsMisconfigured reports an error that no retry will cure because this
+// server's storage settings are wrong: the service refused its credentials
+// or permissions (401, 403: a bad account key, a missing role assignment),
+// or the account does not exist (its host name does not resolve). An operator must fix the configuration; telling
+// callers "retry" would hide that.
+func IsMisconfigured(err error) bool {
+	if err == nil {
+		return false
+	}
+	if s := statusOf(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
+		return true
+	}
+	if bloberror.HasCode(err, bloberror.InvalidAuthenticationInfo, bloberror.AccountIsDisabled, bloberror.AuthenticationFailed) {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
+}
+
+// Misconfigured is what callers and operators are told when IsMisconfigured.
+const Misconfigured = "storage refused this server's credentials or does not exist; an operator must fix the storage configuration"
+
 func statusOf(err error) int {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
