@@ -9,6 +9,7 @@ import (
 var (
 	maxInstancesParam = regexp.MustCompile(`((?:@\w+\([^)]*\)\s*|//[^\n]*\n\s*)*)param maximumInstanceCount\b`)
 	lineComment       = regexp.MustCompile(`(?m)^\s*//.*$`)
+	apiTypeDefault    = regexp.MustCompile(`param (apiType|apimApiType) string = '(\w*)'`)
 )
 
 // checkDeployRules covers defects a real deployment found late: values the
@@ -43,13 +44,51 @@ func checkDeployRules(files []*bicepFile) []string {
 				problems = append(problems, fmt.Sprintf("%s: no comment says why AzureWebJobsStorage gets Storage Blob Data Contributor rather than the documented Storage Blob Data Owner", f.path))
 			}
 		}
+		// The gateway's default keeps the whole MCP surface reachable: the
+		// MCP API type fronts tools and resources, not prompts or completions.
+		for _, m := range apiTypeDefault.FindAllStringSubmatch(raw, -1) {
+			if m[2] != "http" {
+				problems = append(problems, fmt.Sprintf("%s: param %s defaults to %q; the default must be \"http\" (the MCP type drops prompts and completions)", f.path, m[1], m[2]))
+			}
+		}
 		for _, r := range f.resources() {
+			if r.typ == "Microsoft.ApiManagement/service/apis" && !r.existing {
+				if typ, _ := r.value("properties.type"); typ == "mcp" {
+					problems = append(problems, checkMCPTypeAPI(r)...)
+				}
+			}
 			if r.typ == "Microsoft.Web/sites" && !r.existing {
 				if _, ok := r.value("properties.siteConfig.cors.allowedOrigins"); !ok {
 					problems = append(problems, fmt.Sprintf("%s: properties.siteConfig.cors.allowedOrigins is missing (browser preflights at the direct URL)", r))
 				}
 			}
 		}
+	}
+	return problems
+}
+
+// checkMCPTypeAPI holds the MCP-type API to its documented shape
+// (2025-09-01-preview): mcpProperties.endpoints an array of {name,
+// uriTemplate} with one streamable `message` endpoint, no backendId.
+func checkMCPTypeAPI(r resource) []string {
+	var problems []string
+	fail := func(format string, a ...any) {
+		problems = append(problems, fmt.Sprintf("%s: %s", r, fmt.Sprintf(format, a...)))
+	}
+	if r.version < "2025-09-01-preview" {
+		fail("type 'mcp' at %s; the documented shape starts at 2025-09-01-preview", r.version)
+	}
+	if _, ok := r.value("properties.backendId"); ok {
+		fail("properties.backendId is not in the documented MCP API shape (use serviceUrl)")
+	}
+	if got, _ := r.value("properties.mcpProperties.transportType"); got != "streamable" {
+		fail("mcpProperties.transportType is %q, want streamable", got)
+	}
+	ep := r.file.prop(r.body, "properties.mcpProperties.endpoints")
+	if ep == nil || ep.Kind() != "array" {
+		fail("mcpProperties.endpoints must be an array of {name, uriTemplate}")
+	} else if t := compact(r.file.text(ep)); !strings.Contains(t, "name:'message'") || !strings.Contains(t, "uriTemplate:'/mcp'") {
+		fail("mcpProperties.endpoints has no {name: 'message', uriTemplate: '/mcp'} entry")
 	}
 	return problems
 }

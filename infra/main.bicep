@@ -54,12 +54,12 @@ param apimSku string = 'BasicV2'
 param apimPublisherEmail string = 'mcp-admin@example.com'
 param apimPublisherName string = 'Snippets MCP'
 
-@description('"mcp": API Management MCP server API (preview API version); "http": plain HTTP API.')
+@description('"http" (default): plain HTTP API passing /mcp through, every MCP method reachable. "mcp": API Management\'s MCP server type (2025-09-01-preview), which fronts tools and resources but not prompts or completions.')
 @allowed([
   'mcp'
   'http'
 ])
-param apimApiType string = 'mcp'
+param apimApiType string = 'http'
 
 @description('Client applications pre-authorized for user_impersonation. Defaults: Visual Studio Code, Azure CLI (testing with az account get-access-token).')
 param preAuthorizedClientIds array = [

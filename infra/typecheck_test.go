@@ -28,12 +28,7 @@ func requireTypes(t *testing.T) *typeSet {
 // issue 11 and are being fixed in infra/modules by another change. Each
 // entry is a substring of one finding; an entry that matches nothing fails
 // the test, so it is removed together with the fix.
-var knownDefects = []string{
-	// Item 3: the MCP API at 2024-06-01-preview uses backendId and
-	// mcpProperties, which that version's type does not have.
-	"'Microsoft.ApiManagement/service/apis@2024-06-01-preview' properties.backendId: property does not exist",
-	"'Microsoft.ApiManagement/service/apis@2024-06-01-preview' properties.mcpProperties: property does not exist",
-}
+var knownDefects = []string{}
 
 // TestBicepTypes type-checks every resource declaration under infra/ against
 // the pinned Bicep type definitions and logs, per resource, what was checked

@@ -10,12 +10,12 @@ param functionHostName string
 @description('Gateway path of the MCP API; the MCP URL is <gateway>/<path>/mcp.')
 param apiPath string = 'snippets'
 
-@description('"mcp" exposes an MCP server API (API Management\'s MCP type, preview API version); "http" a plain HTTP API with POST/GET/DELETE /mcp.')
+@description('"http" (default): a plain HTTP API passing POST/GET/DELETE/OPTIONS /mcp through, the whole MCP surface. "mcp": API Management\'s MCP server type (2025-09-01-preview), tools and resources only.')
 @allowed([
   'mcp'
   'http'
 ])
-param apiType string = 'mcp'
+param apiType string = 'http'
 
 param clientId string
 param identifierUri string
@@ -141,38 +141,69 @@ resource backend 'Microsoft.ApiManagement/service/backends@2024-06-01-preview' =
   }
 }
 
-// API Management's MCP API type, backendId and mcpProperties are accepted by the
-// service at this preview API version but are not yet in Bicep's type
-// definitions; union() passes them through without a type error.
-resource mcpApi 'Microsoft.ApiManagement/service/apis@2024-06-01-preview' = {
+// Two shapes of the same API, chosen by apiType. "http" (default) passes
+// POST/GET/DELETE /mcp through unchanged, so every MCP method reaches the
+// server: tools, resources, prompts, completion/complete, logging/setLevel.
+// "mcp" is API Management's MCP server type in its documented shape
+// (2025-09-01-preview: type 'mcp', serviceUrl, mcpProperties with one
+// streamable `message` endpoint); it fronts tools and resources only, so
+// prompts and completions are not reachable through it (docs/DEPLOY.md).
+var apiCommon = {
+  displayName: 'Snippets MCP server'
+  description: 'Stateless Streamable HTTP MCP server (Azure Functions custom handler).'
+}
+
+resource mcpApiHttp 'Microsoft.ApiManagement/service/apis@2024-05-01' = if (apiType == 'http') {
   parent: apim
   name: 'snippets-mcp'
-  properties: union({
-    displayName: 'Snippets MCP server'
-    description: 'Stateless Streamable HTTP MCP server (Azure Functions custom handler).'
+  properties: {
+    displayName: apiCommon.displayName
+    description: apiCommon.description
     path: apiPath
     protocols: [
       'https'
     ]
     subscriptionRequired: false
-  }, apiType == 'mcp' ? {
+    serviceUrl: 'https://${functionHostName}'
+  }
+}
+
+resource mcpApiMcp 'Microsoft.ApiManagement/service/apis@2025-09-01-preview' = if (apiType == 'mcp') {
+  parent: apim
+  name: 'snippets-mcp'
+  properties: {
+    displayName: apiCommon.displayName
+    description: apiCommon.description
     type: 'mcp'
-    backendId: backend.name
+    path: apiPath
+    protocols: [
+      'https'
+    ]
+    subscriptionRequired: false
+    serviceUrl: 'https://${functionHostName}'
     mcpProperties: {
       transportType: 'streamable'
-      endpoints: {
-        mcp: {
+      endpoints: [
+        {
+          name: 'message'
           uriTemplate: '/mcp'
         }
-      }
+      ]
     }
-  } : {
-    serviceUrl: 'https://${functionHostName}'
-  })
+  }
+}
+
+// Children hang off whichever shape was deployed.
+resource mcpApi 'Microsoft.ApiManagement/service/apis@2024-05-01' existing = {
+  parent: apim
+  name: 'snippets-mcp'
 }
 
 resource mcpPost 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
   parent: mcpApi
+  dependsOn: [
+    mcpApiHttp
+  ]
   name: 'mcp-post'
   properties: {
     displayName: 'MCP request'
@@ -185,6 +216,9 @@ resource mcpPost 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = 
 // open, no session to end); routing them keeps that answer instead of a 404.
 resource mcpGet 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
   parent: mcpApi
+  dependsOn: [
+    mcpApiHttp
+  ]
   name: 'mcp-get'
   properties: {
     displayName: 'MCP stream (not supported)'
@@ -195,6 +229,9 @@ resource mcpGet 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = i
 
 resource mcpDelete 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
   parent: mcpApi
+  dependsOn: [
+    mcpApiHttp
+  ]
   name: 'mcp-delete'
   properties: {
     displayName: 'MCP session end (not supported)'
@@ -206,6 +243,9 @@ resource mcpDelete 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' 
 // Preflights must match an operation to reach the API's <cors> policy.
 resource mcpOptions 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = if (apiType == 'http') {
   parent: mcpApi
+  dependsOn: [
+    mcpApiHttp
+  ]
   name: 'mcp-options'
   properties: {
     displayName: 'CORS preflight (answered by the cors policy)'
@@ -222,6 +262,8 @@ resource mcpPolicyResource 'Microsoft.ApiManagement/service/apis/policies@2024-0
     value: mcpPolicy
   }
   dependsOn: [
+    mcpApiHttp
+    mcpApiMcp
     nvTenant
     nvClientId
     nvIdentifierUri
@@ -234,6 +276,10 @@ resource mcpPolicyResource 'Microsoft.ApiManagement/service/apis/policies@2024-0
 
 resource mcpDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01' = {
   parent: mcpApi
+  dependsOn: [
+    mcpApiHttp
+    mcpApiMcp
+  ]
   name: 'applicationinsights'
   properties: {
     loggerId: loggerId
