@@ -228,3 +228,46 @@ func TestBadStorageCredentialsArePermanent(t *testing.T) {
 		})
 	}
 }
+
+// Approvers see who asked (name and object id, through which app), and the
+// requester sees who decided and why: ids alone tell people nothing.
+func TestApprovalsNamePeople(t *testing.T) {
+	f := newFixture(t)
+	ann := *alice
+	ann.Name = "Alice Adams"
+	ben := *bob
+	ben.Name = "ben@contoso.example"
+	f.tool(t, &ann, "save_snippet", map[string]any{"snippetname": "k", "snippet": "x"})
+	f.tool(t, &ann, "save_snippet", map[string]any{"snippetname": "d", "snippet": "x"})
+	keep, _, _ := f.tool(t, &ann, "delete_snippet", map[string]any{"snippetname": "k"})
+	drop, _, _ := f.tool(t, &ann, "delete_snippet", map[string]any{"snippetname": "d"})
+
+	listed, _, listText := f.tool(t, &ben, "list_approval_requests", nil)
+	_, _, denyText := f.tool(t, &ben, "deny_request", map[string]any{"id": keep["approvalId"], "reason": "still used by the build"})
+	_, _, approveText := f.tool(t, &ben, "approve_request", map[string]any{"id": drop["approvalId"], "reason": "obsolete"})
+	_, _, deniedText := f.tool(t, &ann, "delete_snippet", map[string]any{"snippetname": "k", "approval_id": keep["approvalId"]})
+	_, _, deletedText := f.tool(t, &ann, "delete_snippet", map[string]any{"snippetname": "d", "approval_id": drop["approvalId"]})
+
+	cases := []struct {
+		name, text string
+		want       []string
+	}{
+		{"approver's list", listText, []string{"asked by Alice Adams (alice) through app agent"}},
+		{"deny result", denyText, []string{"asked by Alice Adams (alice)", `decided by ben@contoso.example (bob) through app inspector, reason "still used by the build"`}},
+		{"approve result", approveText, []string{`decided by ben@contoso.example (bob) through app inspector, reason "obsolete"`}},
+		{"requester, denied", deniedText, []string{`denied by ben@contoso.example (bob) through app inspector, reason "still used by the build"`}},
+		{"requester, deleted", deletedText, []string{`approved by ben@contoso.example (bob) through app inspector, reason "obsolete"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, w := range c.want {
+				if !strings.Contains(c.text, w) {
+					t.Errorf("got %q, want it to contain %q", c.text, w)
+				}
+			}
+		})
+	}
+	if r := listed["requests"].([]any)[0].(map[string]any); r["requesterName"] != "Alice Adams" {
+		t.Errorf("structured request %v, want requesterName", r)
+	}
+}

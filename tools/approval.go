@@ -41,17 +41,20 @@ type DeleteResult struct {
 
 // ApprovalView is an approval request as approvers see it.
 type ApprovalView struct {
-	ID         string `json:"id"`
-	Tool       string `json:"tool"`
-	Summary    string `json:"summary"`
-	Requester  string `json:"requester" jsonschema:"object id of the requester"`
-	Agent      string `json:"agent" jsonschema:"client id of the app that made the call"`
-	Status     string `json:"status"`
-	CreatedAt  string `json:"createdAt"`
-	ExpiresAt  string `json:"expiresAt"`
-	DecidedBy  string `json:"decidedBy,omitempty" jsonschema:"object id of the approver"`
-	DecidedVia string `json:"decidedVia,omitempty" jsonschema:"client id the approver acted through"`
-	Reason     string `json:"reason,omitempty"`
+	ID        string `json:"id"`
+	Tool      string `json:"tool"`
+	Summary   string `json:"summary"`
+	Requester string `json:"requester" jsonschema:"object id of the requester"`
+	// Names as the tokens carried them, so people see who asked and decided.
+	RequesterName string `json:"requesterName,omitempty" jsonschema:"display name or user principal name of the requester"`
+	Agent         string `json:"agent" jsonschema:"client id of the app that made the call"`
+	Status        string `json:"status"`
+	CreatedAt     string `json:"createdAt"`
+	ExpiresAt     string `json:"expiresAt"`
+	DecidedBy     string `json:"decidedBy,omitempty" jsonschema:"object id of the approver"`
+	DecidedVia    string `json:"decidedVia,omitempty" jsonschema:"client id the approver acted through"`
+	DeciderName   string `json:"deciderName,omitempty" jsonschema:"display name or user principal name of the approver"`
+	Reason        string `json:"reason,omitempty"`
 }
 
 // ApprovalList is one page of the tenant's pending requests, oldest first.
@@ -61,9 +64,27 @@ type ApprovalList struct {
 }
 
 func view(r approval.Request) ApprovalView {
-	return ApprovalView{ID: r.ID, Tool: r.Tool, Summary: r.Summary, Requester: r.Requester, Agent: r.Agent,
+	return ApprovalView{ID: r.ID, Tool: r.Tool, Summary: r.Summary, Requester: r.Requester, RequesterName: r.RequesterName, Agent: r.Agent,
 		Status: string(r.StatusAt(time.Now())), CreatedAt: r.CreatedAt.Format(time.RFC3339),
-		ExpiresAt: r.ExpiresAt.Format(time.RFC3339), DecidedBy: r.DecidedBy, DecidedVia: r.DecidedVia, Reason: r.Reason}
+		ExpiresAt: r.ExpiresAt.Format(time.RFC3339), DecidedBy: r.DecidedBy, DecidedVia: r.DecidedVia, DeciderName: r.DeciderName, Reason: r.Reason}
+}
+
+// who names a person for people: the name the token carried, with the
+// object id that is the identity (names are not unique).
+func who(name, objectID string) string {
+	if name == "" {
+		return objectID
+	}
+	return fmt.Sprintf("%s (%s)", name, objectID)
+}
+
+// decided says who decided a request, through which app, and why.
+func decided(r approval.Request) string {
+	s := fmt.Sprintf("%s through app %s", who(r.DeciderName, r.DecidedBy), r.DecidedVia)
+	if r.Reason != "" {
+		s += fmt.Sprintf(", reason %q", r.Reason)
+	}
+	return s
 }
 
 func approvalIDArg(desc string, opts ...mcp.PropertyOption) mcp.ToolOption {
@@ -166,7 +187,7 @@ type held struct {
 // requestApproval stores a request for the held action on target version
 // etag, and records the outcome for the audit event.
 func (s *Server) requestApproval(ctx context.Context, id *auth.Identity, h held, digest, etag, summary string) (approval.Request, *mcp.CallToolResult) {
-	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, Agent: id.ClientID,
+	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, RequesterName: id.Name, Agent: id.ClientID,
 		Tool: h.tool, ArgsDigest: digest, TargetETag: etag, Summary: summary})
 	if err != nil {
 		return r, s.approvalError(ctx, opRequest, h, approval.Request{}, err)
@@ -271,7 +292,7 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 			return s.storeError(ctx, "get", name, err), nil
 		}
 		r, res := s.requestApproval(ctx, id, heldDelete, digest, cur.ETag,
-			fmt.Sprintf("delete snippet %q (version %s) from the %s of %s", name, cur.ETag, spaceName(sp), id.ObjectID))
+			fmt.Sprintf("delete snippet %q (version %s) from the %s of %s", name, cur.ETag, spaceName(sp), who(id.Name, id.ObjectID)))
 		if res != nil {
 			return res, nil
 		}
@@ -287,7 +308,7 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 	err := s.Snippets.Delete(ctx, sp, name, r.TargetETag)
 	return s.afterApproved(ctx, heldDelete, r, name, err, func() *mcp.CallToolResult {
 		return answer(DeleteResult{Status: "deleted", Name: name, Shared: sp.IsShared(), ETag: r.TargetETag, ApprovalID: r.ID},
-			fmt.Sprintf("Deleted snippet %q (version %s, approved by %s).", name, r.TargetETag, r.DecidedBy))
+			fmt.Sprintf("Deleted snippet %q (version %s, approved by %s).", name, r.TargetETag, decided(r)))
 	}), nil
 }
 
@@ -314,8 +335,8 @@ func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r app
 		outcome, msg = audit.ApprovalPending, "the approval request is still waiting for a decision; ask a person with the Snippets.Approve role to run approve_request, then call again"
 	case errors.Is(err, approval.ErrDenied):
 		outcome, msg = audit.ApprovalDenied, "the approval request was denied"
-		if r.Reason != "" {
-			msg += fmt.Sprintf(" by %s: %q", r.DecidedBy, r.Reason)
+		if r.DecidedBy != "" {
+			msg += " by " + decided(r)
 		}
 		msg += "; " + again
 	case errors.Is(err, approval.ErrUsed):
@@ -394,7 +415,7 @@ func approvalsText(l ApprovalList) string {
 		if i == 0 {
 			sep = ": "
 		}
-		fmt.Fprintf(&b, "%sid %s, %s, asked by %s via %s, expires %s", sep, r.ID, r.Summary, r.Requester, r.Agent, r.ExpiresAt)
+		fmt.Fprintf(&b, "%sid %s, %s, asked by %s through app %s, expires %s", sep, r.ID, r.Summary, who(r.RequesterName, r.Requester), r.Agent, r.ExpiresAt)
 	}
 	b.WriteString(".")
 	if l.NextCursor != "" {
@@ -420,7 +441,7 @@ func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest)
 		if !approval.ValidID(reqID) {
 			return fail(ctx, audit.ResultInvalidArguments, "id is not an approval request id (32 lower-case hex characters, as returned by the tool that asked for approval)"), nil
 		}
-		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, approval.Decision{Approver: id.ObjectID, Via: id.ClientID,
+		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, approval.Decision{Approver: id.ObjectID, Name: id.Name, Via: id.ClientID,
 			AppOnly: id.AppOnly, Approve: approve, Reason: req.GetString("reason", "")})
 		if err != nil {
 			return s.approvalError(ctx, opDecide, held{}, r, err), nil
@@ -429,6 +450,6 @@ func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest)
 		if approve {
 			verb = "Approved"
 		}
-		return answer(view(r), fmt.Sprintf("%s: %s.", verb, r.Summary)), nil
+		return answer(view(r), fmt.Sprintf("%s: %s, asked by %s through app %s; decided by %s.", verb, r.Summary, who(r.RequesterName, r.Requester), r.Agent, decided(r))), nil
 	}
 }

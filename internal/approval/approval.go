@@ -51,11 +51,16 @@ type Request struct {
 	// Rev is a random id written with every change, so that a write whose
 	// reply was lost can be recognised by reading the request back.
 	Rev string `json:"rev,omitempty"`
+	// RequesterName and DeciderName are the display names (or user
+	// principal names) the tokens carried: people see who, not only ids.
+	RequesterName string `json:"requesterName,omitempty"`
+	DeciderName   string `json:"deciderName,omitempty"`
 }
 
 // Decision is an approver's answer to a request, with who gives it.
 type Decision struct {
 	Approver string // object id
+	Name     string // the approver's display name, when the token has one
 	Via      string // client id the approver acts through
 	AppOnly  bool   // the approver is an application, not a signed-in person
 	Approve  bool

@@ -209,6 +209,7 @@ func (s *Store) Decide(ctx context.Context, tenant, id string, d Decision) (Requ
 		return r, ErrDecided
 	}
 	r.Status, r.DecidedBy, r.DecidedVia, r.DecidedAt, r.Reason = Denied, d.Approver, d.Via, s.now().UTC(), d.Reason
+	r.DeciderName = d.Name
 	if d.Approve {
 		r.Status = Approved
 	}
