@@ -58,6 +58,9 @@ func version() string {
 
 // Main runs the server and exits the process with status 1 on error.
 func Main() {
+	if code, done := command(os.Args[1:], os.Stdout, os.Stderr); done {
+		os.Exit(code)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		// One line, naming the variable for configuration mistakes.
