@@ -7,9 +7,9 @@ import (
 
 func TestCommand(t *testing.T) {
 	cases := []struct {
-		args       []string
-		code       int
-		done       bool
+		args        []string
+		code        int
+		done        bool
 		out, errOut string
 	}{
 		{nil, 0, false, "", ""},
