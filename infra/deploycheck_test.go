@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -51,6 +52,7 @@ func checkDeployRules(files []*bicepFile) []string {
 				problems = append(problems, fmt.Sprintf("%s: param %s defaults to %q; the default must be \"http\" (the MCP type drops prompts and completions)", f.path, m[1], m[2]))
 			}
 		}
+		problems = append(problems, checkResourceMatchesURI(files, f)...)
 		for _, r := range f.resources() {
 			if r.typ == "Microsoft.ApiManagement/service/apis" && !r.existing {
 				if typ, _ := r.value("properties.type"); typ == "mcp" {
@@ -89,6 +91,41 @@ func checkMCPTypeAPI(r resource) []string {
 		fail("mcpProperties.endpoints must be an array of {name, uriTemplate}")
 	} else if t := compact(r.file.text(ep)); !strings.Contains(t, "name:'message'") || !strings.Contains(t, "uriTemplate:'/mcp'") {
 		fail("mcpProperties.endpoints has no {name: 'message', uriTemplate: '/mcp'} entry")
+	}
+	return problems
+}
+
+// checkResourceMatchesURI: a custom domain that becomes an https identifier
+// URI must also be the PRM resource at its endpoint (MCP_RESOURCE_URL for
+// the function app, the gateway's resource for API Management), or RFC 8707
+// clients still send a resource Entra does not know (AADSTS9010010).
+func checkResourceMatchesURI(files []*bicepFile, f *bicepFile) []string {
+	param := func(module, name string) string {
+		var text strings.Builder
+		for _, g := range files {
+			if strings.HasSuffix(filepath.ToSlash(g.path), module) {
+				for _, body := range moduleBodies(f, g.path) {
+					closure(files, f, f.prop(body, "params."+name), map[string]bool{}, &text)
+				}
+			}
+		}
+		return text.String()
+	}
+	uris := param("modules/entra.bicep", "customResourceUris")
+	if uris == "" {
+		return nil
+	}
+	var problems []string
+	for _, tc := range []struct{ domain, module, param string }{
+		{"functionCustomDomain", "modules/function-config.bicep", "resourceUrl"},
+		{"apimCustomDomain", "modules/apim-mcp.bicep", "customDomain"},
+	} {
+		if strings.Contains(uris, tc.domain) && !strings.Contains(param(tc.module, tc.param), tc.domain) {
+			problems = append(problems, fmt.Sprintf("%s: %s is an identifier URI but does not reach %s of %s: the PRM resource must be that exact URL", f.path, tc.domain, tc.param, tc.module))
+		}
+	}
+	if strings.Contains(uris, "/'") || strings.Contains(uris, "/mcp/") {
+		problems = append(problems, fmt.Sprintf("%s: a custom identifier URI ends with a slash; Entra compares the resource exactly", f.path))
 	}
 	return problems
 }
