@@ -136,12 +136,25 @@ func TestApprovalAcrossInstances(t *testing.T) {
 	decide(b, approver, "approve_request", id4, "expired")
 	consume(a, req, map[string]any{"snippetname": "later", "approval_id": id4}, "expired")
 
-	// Every instance audited its calls, with the approval outcome.
-	all := a.Stdout() + b.Stdout() + c.Stdout() + short.Stdout()
-	for _, want := range []string{`"approval_result":"requested"`, `"approval_result":"approved"`, `"approval_result":"denied"`,
-		`"approval_result":"expired"`, `"approval_result":"pending"`, `"approval_result":"mismatch"`, `"result_code":"approval_required"`} {
-		if !strings.Contains(all, want) {
-			t.Errorf("no audit event with %s", want)
+	// Every instance audited its calls, with the approval outcome. The last
+	// lines may still be in the processes' stdout pipes: wait a little.
+	wants := []string{`"approval_result":"requested"`, `"approval_result":"approved"`, `"approval_result":"denied"`,
+		`"approval_result":"expired"`, `"approval_result":"pending"`, `"approval_result":"mismatch"`, `"result_code":"approval_required"`}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		all := a.Stdout() + b.Stdout() + c.Stdout() + short.Stdout()
+		var missing []string
+		for _, w := range wants {
+			if !strings.Contains(all, w) {
+				missing = append(missing, w)
+			}
 		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit event with %v", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/snippets-mcp/server/internal/auth/authtest"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
@@ -135,17 +136,29 @@ func TestApprovalIsForOneVersion(t *testing.T) {
 		want(t, srv, p.writer, "delete_snippet", withID(id), "already used")
 	})
 
-	events := events(t, srv)
-	var seen []string
-	for _, e := range events {
-		if e.ToolName == "delete_snippet" {
-			seen = append(seen, e.ResultCode+"/"+e.ApprovalResult)
+	// Events reach the test through the process's stdout pipe: allow the
+	// last ones a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var seen []string
+		for _, e := range events(t, srv) {
+			if e.ToolName == "delete_snippet" {
+				seen = append(seen, e.ResultCode+"/"+e.ApprovalResult)
+			}
 		}
-	}
-	for _, w := range []string{"denied/stale", "ok/approved", "unavailable/approved", "ambiguous/ambiguous"} {
-		if !strings.Contains(strings.Join(seen, " "), w) {
-			t.Errorf("no delete_snippet event %s among %v", w, seen)
+		var missing []string
+		for _, w := range []string{"denied/stale", "ok/approved", "unavailable/approved", "ambiguous/ambiguous"} {
+			if !strings.Contains(strings.Join(seen, " "), w) {
+				missing = append(missing, w)
+			}
 		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delete_snippet events %v among %v", missing, seen)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
