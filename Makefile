@@ -8,10 +8,12 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/snippets-mcp/server/handler.Version=$(VERSION)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test build tools vet fuzz bench soak stage clean
+.PHONY: run test build tools tools-run inspect help vet fuzz bench soak stage clean
 
-## run: start Azurite and the handler on 127.0.0.1:7071 in dev auth mode (AUTH=jwt for tokens)
-run: tools build
+## run: Azurite, the local token issuer and the server on 127.0.0.1:7071 in jwt mode; prints
+## tokens for a writer, an approver and an app-only agent (AUTH=dev: one identity, no approvals;
+## MCP_AUTH_MODE/MCP_AUTH_ISSUER already set are used as they are)
+run: tools-run build
 	@AUTH=$(AUTH) ./scripts/run-local.sh
 
 ## test: vet, unit and end-to-end tests (race detector on), short fuzz runs
@@ -22,12 +24,34 @@ test: tools vet
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-## tools: install the pinned npm tools (Azurite, MCP Inspector, conformance suite, Node 22)
+## tools: install every pinned npm tool: what `make run` needs plus the MCP conformance suite
 tools: node_modules/.installed
 
+## tools-run: install only what `make run` needs: package.json's dependencies (Azurite, MCP
+## Inspector, Node 22 to run them), not its devDependencies (the conformance suite)
+tools-run: node_modules/.installed-run
+
+# npm ci empties node_modules first, so each stamp lives inside it; a full
+# install also satisfies the run set.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	@echo "npm: installing the pinned tools for the tests (Azurite, MCP Inspector, the MCP conformance suite, Node 22); the first time takes a few minutes"
+	npm ci --no-audit --no-fund
+	@touch $@ node_modules/.installed-run
+
+node_modules/.installed-run: package.json package-lock.json
+	@if [ node_modules/.installed -nt package.json ] && [ node_modules/.installed -nt package-lock.json ]; then touch $@; else \
+	  echo "npm: installing what make run needs (Azurite, MCP Inspector, Node 22 to run them; make test adds the conformance suite); the first time takes a few minutes"; \
+	  echo "npm ci --omit=dev --no-audit --no-fund"; npm ci --omit=dev --no-audit --no-fund && touch $@; fi
+
+## inspect: MCP Inspector for the local server: ARGS='--method tools/list' runs the CLI (AS=writer,
+## approver or agent adds that `make run` token); without ARGS it opens the web UI. From any
+## folder: make -C <this repo> inspect ARGS=...
+inspect: tools-run
+	@AS=$(AS) ./scripts/inspect.sh $(ARGS)
+
+## help: list the targets and what they do
+help:
+	@awk -f scripts/help.awk $(MAKEFILE_LIST)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
