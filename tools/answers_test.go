@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
@@ -224,6 +225,10 @@ func TestBadStorageCredentialsArePermanent(t *testing.T) {
 			_, isErr, text := f.tool(t, c.who, c.tool, c.args)
 			if !isErr || !strings.Contains(text, c.want) || strings.Contains(text, "(retryable)") {
 				t.Errorf("isError=%v %q, want %q and no \"(retryable)\"", isErr, text, c.want)
+			}
+			evs := f.auditor.all()
+			if got := evs[len(evs)-1].ResultCode; got != audit.ResultMisconfigured {
+				t.Errorf("audited as %q, want %q: an outage and a configuration error look different in the trail", got, audit.ResultMisconfigured)
 			}
 		})
 	}

@@ -187,7 +187,7 @@ type held struct {
 // requestApproval stores a request for the held action on target version
 // etag, and records the outcome for the audit event.
 func (s *Server) requestApproval(ctx context.Context, id *auth.Identity, h held, digest, etag, summary string) (approval.Request, *mcp.CallToolResult) {
-	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, RequesterName: id.Name, Agent: id.ClientID,
+	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, RequesterName: id.Person(), Agent: id.ClientID,
 		Tool: h.tool, ArgsDigest: digest, TargetETag: etag, Summary: summary})
 	if err != nil {
 		return r, s.approvalError(ctx, opRequest, h, approval.Request{}, err)
@@ -292,7 +292,7 @@ func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*m
 			return s.storeError(ctx, "get", name, err), nil
 		}
 		r, res := s.requestApproval(ctx, id, heldDelete, digest, cur.ETag,
-			fmt.Sprintf("delete snippet %q (version %s) from the %s of %s", name, cur.ETag, spaceName(sp), who(id.Name, id.ObjectID)))
+			fmt.Sprintf("delete snippet %q (version %s) from the %s of %s", name, cur.ETag, spaceName(sp), who(id.Person(), id.ObjectID)))
 		if res != nil {
 			return res, nil
 		}
@@ -441,7 +441,7 @@ func (s *Server) decide(approve bool) func(context.Context, mcp.CallToolRequest)
 		if !approval.ValidID(reqID) {
 			return fail(ctx, audit.ResultInvalidArguments, "id is not an approval request id (32 lower-case hex characters, as returned by the tool that asked for approval)"), nil
 		}
-		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, approval.Decision{Approver: id.ObjectID, Name: id.Name, Via: id.ClientID,
+		r, err := s.Approvals.Decide(ctx, id.TenantID, reqID, approval.Decision{Approver: id.ObjectID, Name: id.Person(), Via: id.ClientID,
 			AppOnly: id.AppOnly, Approve: approve, Reason: req.GetString("reason", "")})
 		if err != nil {
 			return s.approvalError(ctx, opDecide, held{}, r, err), nil

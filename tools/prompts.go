@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -32,6 +34,11 @@ func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.P
 func (s *Server) reviewPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	name := req.Params.Arguments["snippetname"]
 	sn, err := s.read(ctx, false, name)
+	if errors.Is(err, server.ErrResourceNotFound) {
+		// A prompt argument naming no snippet is an invalid parameter of
+		// prompts/get, not a server failure (mcp-go would answer -32603).
+		rpcError(ctx, mcp.INVALID_PARAMS, fmt.Sprintf("snippet %q not found in your private space; list_snippets shows the names you have", name))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.S
 		outcome(ctx, audit.ResultNotFound)
 		return sn, fmt.Errorf("snippet %q not found in this space: %w", name, server.ErrResourceNotFound)
 	case storage.IsMisconfigured(err):
-		outcome(ctx, audit.ResultUnavailable)
+		outcome(ctx, audit.ResultMisconfigured)
 		s.log.Error("storage misconfigured: "+storage.Misconfigured, "op", "read", "reason", storage.Reason(err), "permanent", true)
 		return sn, errors.New("snippet " + storage.Misconfigured + " (not retryable)")
 	default:

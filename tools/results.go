@@ -73,7 +73,7 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 		// provably did not happen; unconfirmed ones are ErrAmbiguous.
 		msg += " Nothing was changed."
 	}
-	return fail(ctx, audit.ResultUnavailable, msg)
+	return fail(ctx, audit.ResultMisconfigured, msg)
 }
 
 // misconfigured answers a storage error that no retry cures (a bad key, a
@@ -85,5 +85,5 @@ func (s *Server) misconfigured(ctx context.Context, what, op string, err error) 
 	if op == "save" || op == "delete" || op == "write" || op == "request" || op == "use" || op == "decide" {
 		msg += " Nothing was changed."
 	}
-	return fail(ctx, audit.ResultUnavailable, msg)
+	return fail(ctx, audit.ResultMisconfigured, msg)
 }

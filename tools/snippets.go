@@ -186,7 +186,7 @@ func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		cur := others.Current
 		callFrom(ctx).set(func(c *call) { c.approvalRequired = true })
 		r, res := s.requestApproval(ctx, id, heldOverwrite, digest, cur.ETag,
-			fmt.Sprintf("replace shared snippet %q (version %s, last written by %s) with %d bytes from %s", name, cur.ETag, cur.UpdatedBy, len(content), who(id.Name, id.ObjectID)))
+			fmt.Sprintf("replace shared snippet %q (version %s, last written by %s) with %d bytes from %s", name, cur.ETag, cur.UpdatedBy, len(content), who(id.Person(), id.ObjectID)))
 		if res != nil {
 			return res, nil
 		}

@@ -12,6 +12,7 @@ type Whoami struct {
 	TenantID   string   `json:"tenantId"`
 	ObjectID   string   `json:"objectId"`
 	Name       string   `json:"name,omitempty"`
+	UPN        string   `json:"upn,omitempty" jsonschema:"user principal name, when the token carries one"`
 	ClientID   string   `json:"clientId,omitempty" jsonschema:"the calling application (agent)"`
 	AppOnly    bool     `json:"appOnly" jsonschema:"true when no user is signed in (client credentials)"`
 	AuthMethod string   `json:"authMethod"`
@@ -25,7 +26,7 @@ func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallTo
 	if denied != nil {
 		return denied, nil
 	}
-	w := Whoami{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, ClientID: id.ClientID,
+	w := Whoami{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN, ClientID: id.ClientID,
 		AppOnly: id.AppOnly, AuthMethod: string(id.Method),
 		Scopes: nonNil(id.Scopes), Roles: nonNil(id.Roles), Tools: []string{}}
 	for _, t := range s.policy.Tools() {
@@ -33,7 +34,7 @@ func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallTo
 			w.Tools = append(w.Tools, t)
 		}
 	}
-	who := id.Name
+	who := id.Person()
 	if who == "" {
 		who = id.ObjectID
 	}

@@ -30,6 +30,7 @@ const (
 	ResultUnavailable      = "unavailable"       // a dependency (storage, Entra, Graph) failed or timed out
 	ResultInternalError    = "internal_error"    // a bug: a panic or an unexpected error
 	ResultAmbiguous        = "ambiguous"         // a write may or may not have happened (the storage reply was lost); read to check
+	ResultMisconfigured    = "misconfigured"     // a dependency refused this server's credentials or does not exist: an operator must act
 	ResultUnauthenticated  = "unauthenticated"   // the request was refused before the protocol: no or bad credentials
 )
 

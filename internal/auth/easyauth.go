@@ -115,6 +115,13 @@ func ParsePrincipal(values []string) (*Identity, error) {
 			if id.Name == "" {
 				id.Name = c.Value
 			}
+			if typ == "preferred_username" && id.UPN == "" {
+				id.UPN = c.Value
+			}
+		case typ == "upn" || typ == "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":
+			if id.UPN == "" {
+				id.UPN = c.Value
+			}
 		}
 	}
 	id.TenantID, id.ObjectID = single["tid"], single["oid"]

@@ -20,13 +20,27 @@ const (
 type Identity struct {
 	TenantID    string   // tid
 	ObjectID    string   // oid: the user, or the service principal of an app-only caller
-	Name        string   // display name or UPN; informational only
+	Name        string   // display name (or the UPN when there is none); informational only
+	UPN         string   // user principal name (preferred_username or upn); informational only
 	ClientID    string   // azp/appid: the calling application, i.e. the agent
 	Scopes      []string // delegated scopes (scp); empty for app-only callers
 	Roles       []string // app roles (roles)
 	Method      Method
 	AppOnly     bool   // true when no user is involved (client credentials)
 	bearerToken string // the inbound user token, kept only for on-behalf-of exchange
+}
+
+// Person is how people see the identity: "Display Name <upn>" when the
+// token carries both, whichever it has otherwise, "" when neither.
+// Informational only: nothing is decided on it.
+func (id *Identity) Person() string {
+	switch {
+	case id.Name != "" && id.UPN != "" && id.Name != id.UPN:
+		return id.Name + " <" + id.UPN + ">"
+	case id.Name != "":
+		return id.Name
+	}
+	return id.UPN
 }
 
 // HasRole reports whether the identity holds the app role.

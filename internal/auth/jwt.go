@@ -269,6 +269,7 @@ type jwtClaims struct {
 	ObjectID  string           `json:"oid"`
 	Name      string           `json:"name"`
 	Username  string           `json:"preferred_username"`
+	UPN       string           `json:"upn"`
 	AZP       string           `json:"azp"`
 	AppID     string           `json:"appid"`
 	Scope     string           `json:"scp"`
@@ -479,6 +480,7 @@ func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Ti
 		TenantID: c.TenantID,
 		ObjectID: c.ObjectID,
 		Name:     cmp.Or(c.Name, c.Username),
+		UPN:      cmp.Or(c.Username, c.UPN),
 		ClientID: cmp.Or(c.AZP, c.AppID),
 		Scopes:   kind.scopes,
 		Roles:    c.Roles,
