@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -51,6 +50,10 @@ func LimitBody(max int64, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if b, ok := Buffered(r); ok && int64(len(b)) <= max {
+			next.ServeHTTP(w, r) // read already, within this limit: no second copy
+			return
+		}
 		if r.ContentLength > max {
 			w.Header().Set("Connection", "close")
 			WriteJSONRPCError(w, http.StatusRequestEntityTooLarge, CodeInvalidRequest,
@@ -69,10 +72,30 @@ func LimitBody(max int64, next http.Handler) http.Handler {
 			WriteJSONRPCError(w, http.StatusBadRequest, CodeParseError, "request body could not be read")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bufferedBody is a body LimitBody has read into memory. Handlers further in
+// look at it with Buffered instead of reading and copying it again.
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*bufferedBody) Close() error { return nil }
+
+// Buffered returns the whole body of r when LimitBody has read it into
+// memory and nothing has consumed it since. The bytes are shared: do not
+// modify them.
+func Buffered(r *http.Request) ([]byte, bool) {
+	bb, ok := r.Body.(*bufferedBody)
+	if !ok || bb.Reader.Len() != len(bb.b) {
+		return nil, false
+	}
+	return bb.b, true
 }
 
 // RequireJSON refuses a POST whose body is not declared as JSON before
@@ -80,12 +103,9 @@ func LimitBody(max int64, next http.Handler) http.Handler {
 // answer is mcp-go's own (400, the same text), only earlier.
 func RequireJSON(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			if err != nil || mt != "application/json" {
-				http.Error(w, "Invalid content type: must be 'application/json'", http.StatusBadRequest)
-				return
-			}
+		if r.Method == http.MethodPost && !jsonContent(r) {
+			http.Error(w, "Invalid content type: must be 'application/json'", http.StatusBadRequest)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -384,3 +384,39 @@ func TestCheckProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyReadOnce: a body LimitBody read is seen by the handlers further in
+// (a second LimitBody, RequestsOnly) without being read and copied again,
+// and reaches the last handler whole.
+func TestBodyReadOnce(t *testing.T) {
+	const msg = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	var first []byte
+	var got string
+	last := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := Buffered(r)
+		if !ok || &b[0] != &first[0] {
+			t.Error("the body was copied on its way in")
+		}
+		all, _ := io.ReadAll(r.Body)
+		got = string(all)
+	})
+	outer := LimitBody(1<<10, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _ = Buffered(r)
+		LimitBody(1<<10, RequestsOnly(1<<10, last)).ServeHTTP(w, r)
+	}))
+	req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(msg))
+	req.Header.Set("Content-Type", "application/json")
+	outer.ServeHTTP(httptest.NewRecorder(), req)
+	if got != msg {
+		t.Fatalf("last handler read %q, want %q", got, msg)
+	}
+	t.Run("a consumed body is not offered", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(msg))
+		LimitBody(1<<10, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.ReadAll(io.LimitReader(r.Body, 3))
+			if _, ok := Buffered(r); ok {
+				t.Fatal("Buffered offered a partly read body")
+			}
+		})).ServeHTTP(httptest.NewRecorder(), r)
+	})
+}

@@ -1,9 +1,7 @@
 package httpx
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 )
@@ -35,12 +33,11 @@ func RequestsOnly(max int64, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body) // in memory already: LimitBody read it
-		if err != nil {
+		body, ok := Buffered(r) // LimitBody read it; look without copying
+		if !ok {
 			WriteJSONRPCError(w, http.StatusBadRequest, CodeParseError, "request body could not be read")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		if !isRequest(body) {
 			w.WriteHeader(http.StatusAccepted)
 			return
