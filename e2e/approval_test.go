@@ -140,21 +140,17 @@ func TestApprovalAcrossInstances(t *testing.T) {
 	// lines may still be in the processes' stdout pipes: wait a little.
 	wants := []string{`"approval_result":"requested"`, `"approval_result":"approved"`, `"approval_result":"denied"`,
 		`"approval_result":"expired"`, `"approval_result":"pending"`, `"approval_result":"mismatch"`, `"result_code":"approval_required"`}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var missing []string
+	if !waitFor(5*time.Second, func() bool {
 		all := a.Stdout() + b.Stdout() + c.Stdout() + short.Stdout()
-		var missing []string
+		missing = missing[:0]
 		for _, w := range wants {
 			if !strings.Contains(all, w) {
 				missing = append(missing, w)
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no audit event with %v", missing)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(missing) == 0
+	}) {
+		t.Fatalf("no audit event with %v", missing)
 	}
 }

@@ -24,15 +24,11 @@ func rpcCall(t *testing.T, srv *Server, method string, params any, headers ...st
 	return r
 }
 
-// waitEvents waits until the server has written at least n audit events.
+// waitAudit waits until the server has written at least n audit events.
 func waitAudit(t *testing.T, srv *Server, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(events(t, srv)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d audit events, want at least %d", len(events(t, srv)), n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if got := len(waitEvents(t, srv, n)); got < n {
+		t.Fatalf("%d audit events, want at least %d", got, n)
 	}
 }
 

@@ -408,16 +408,3 @@ func TestRefusalsAudited(t *testing.T) {
 		}
 	})
 }
-
-// waitEvents polls the server's stdout until it holds at least n events.
-func waitEvents(t *testing.T, s *Server, n int) []audit.Event {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		evs := events(t, s)
-		if len(evs) >= n || time.Now().After(deadline) {
-			return evs
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

@@ -138,27 +138,22 @@ func TestApprovalIsForOneVersion(t *testing.T) {
 
 	// Events reach the test through the process's stdout pipe: allow the
 	// last ones a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var seen []string
+	var seen, missing []string
+	if !waitFor(5*time.Second, func() bool {
+		seen, missing = nil, nil
 		for _, e := range events(t, srv) {
 			if e.ToolName == "delete_snippet" {
 				seen = append(seen, e.ResultCode+"/"+e.ApprovalResult)
 			}
 		}
-		var missing []string
 		for _, w := range []string{"denied/stale", "ok/approved", "unavailable/approved", "ambiguous/ambiguous"} {
 			if !strings.Contains(strings.Join(seen, " "), w) {
 				missing = append(missing, w)
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delete_snippet events %v among %v", missing, seen)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(missing) == 0
+	}) {
+		t.Fatalf("no delete_snippet events %v among %v", missing, seen)
 	}
 }
 

@@ -363,6 +363,29 @@ func events(t *testing.T, s *Server) []audit.Event {
 	return out
 }
 
+// waitFor polls cond until it holds or d passes, and reports whether it
+// held. Audit lines reach the tests through the server's stdout pipe, so a
+// line written before a reply may be read a moment after it.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// waitEvents waits up to 5 s until the server's stdout holds at least n
+// audit events, and returns what it holds then.
+func waitEvents(t *testing.T, s *Server, n int) []audit.Event {
+	t.Helper()
+	var evs []audit.Event
+	waitFor(5*time.Second, func() bool { evs = events(t, s); return len(evs) >= n })
+	return evs
+}
+
 // noPanics fails the test when a server's log mentions a panic or a data race.
 func noPanics(t *testing.T, s *Server) {
 	t.Helper()

@@ -4,89 +4,32 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/config"
+	"github.com/snippets-mcp/server/internal/snippets"
+	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
-// fakeBlob is just enough of the Blob REST API, in memory, for the front
-// door to run in process without Azurite: containers are created, blobs
-// are written, read and listed (empty listing), with ETags. It answers at
-// once, so a fuzzed tools/call that reaches storage costs microseconds,
-// not retries, and benchmarks see only the server's own work.
+// fakeBlob is the in-memory Blob fake with the server's containers made,
+// so the front door runs in process without Azurite: a fuzzed tools/call
+// that reaches storage costs microseconds, not retries, and benchmarks see
+// only the server's own work.
 func fakeBlob(tb testing.TB) string {
-	type stored struct {
-		body []byte
-		hdr  http.Header
-	}
-	var mu sync.Mutex
-	blobs := map[string]stored{}
-	version := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		w.Header().Set("x-ms-request-id", "00000000-0000-0000-0000-000000000000")
-		w.Header().Set("x-ms-version", "2025-01-05")
-		q := r.URL.Query()
-		mu.Lock()
-		defer mu.Unlock()
-		b, exists := blobs[r.URL.Path]
-		switch {
-		case q.Get("restype") == "container" && q.Get("comp") == "list":
-			w.Header().Set("Content-Type", "application/xml")
-			fmt.Fprint(w, `<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs></Blobs><NextMarker/></EnumerationResults>`)
-		case q.Get("restype") == "container":
-			w.WriteHeader(http.StatusCreated)
-		case r.Method == http.MethodPut:
-			if m := r.Header.Get("If-Match"); m != "" && (!exists || m != b.hdr.Get("ETag")) || r.Header.Get("If-None-Match") == "*" && exists {
-				w.Header().Set("x-ms-error-code", "ConditionNotMet")
-				w.WriteHeader(http.StatusPreconditionFailed)
-				return
-			}
-			version++
-			h := http.Header{}
-			for k, v := range r.Header {
-				if strings.HasPrefix(strings.ToLower(k), "x-ms-meta-") {
-					h[k] = v
-				}
-			}
-			h.Set("ETag", fmt.Sprintf(`"0x%X"`, version))
-			h.Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
-			blobs[r.URL.Path] = stored{body: body, hdr: h}
-			w.Header().Set("ETag", h.Get("ETag"))
-			w.Header().Set("Last-Modified", h.Get("Last-Modified"))
-			w.WriteHeader(http.StatusCreated)
-		case !exists:
-			w.Header().Set("x-ms-error-code", "BlobNotFound")
-			w.WriteHeader(http.StatusNotFound)
-		case r.Method == http.MethodHead || r.Method == http.MethodGet:
-			for k, v := range b.hdr {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Content-Length", strconv.Itoa(len(b.body)))
-			w.Header().Set("x-ms-blob-type", "BlockBlob")
-			if r.Method == http.MethodGet {
-				_, _ = w.Write(b.body)
-			}
-		case r.Method == http.MethodDelete:
-			delete(blobs, r.URL.Path)
-			w.WriteHeader(http.StatusAccepted)
-		default:
-			w.WriteHeader(http.StatusBadRequest)
-		}
-	}))
-	tb.Cleanup(srv.Close)
-	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=" + srv.URL + "/devstoreaccount1;"
+	f := blobtest.New(tb)
+	f.CreateContainer(snippets.Container)
+	f.CreateContainer(approval.Container)
+	return f.ConnString()
 }
 
 // lockedBuffer collects the server's log output from many goroutines.

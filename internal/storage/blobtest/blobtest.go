@@ -234,6 +234,15 @@ func (f *Fake) Names(container string) []string {
 	return out
 }
 
+// CreateContainer creates an empty container unless it exists.
+func (f *Fake) CreateContainer(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.containers[name] == nil {
+		f.containers[name] = map[string]*blob{}
+	}
+}
+
 // DeleteContainer removes a container and its blobs (storage not set up).
 func (f *Fake) DeleteContainer(name string) {
 	f.mu.Lock()
