@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
 // rpcCall sends one JSON-RPC request and decodes the response.
@@ -187,5 +191,53 @@ func TestHostileAuditFields(t *testing.T) {
 	}
 	if out := srv.Stderr(); strings.Contains(out, "SECRET") {
 		t.Fatal("the unknown tool name reached the log")
+	}
+}
+
+// TestStorageFailuresLeakNothing: when storage fails, the log says what
+// storage answered, never the blob URL (which holds tenant and object ids
+// and the snippet name) or any argument value.
+func TestStorageFailuresLeakNothing(t *testing.T) {
+	t.Parallel()
+	az := startAzurite(t)
+	proxy := blobtest.NewProxy(t, fmt.Sprintf("http://127.0.0.1:%d", az.Port))
+	srv := startServer(t, "MCP_AUTH_MODE=dev", "SNIPPETS_STORAGE="+proxy.ConnString())
+	waitStorage(t, newClient(), srv.MCPURL())
+	snippetBlobs := func(*http.Request) bool { return true }
+	for _, tc := range []struct {
+		name   string
+		status int
+		code   string
+	}{
+		{"server error", 500, "InternalError"},
+		{"forbidden", 403, "AuthorizationFailure"},
+		{"throttled", 503, "ServerBusy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy.SetRule(blobtest.Answer(snippetBlobs, 100, tc.status, tc.code))
+			defer proxy.SetRule(nil)
+			for _, tool := range []string{"save_snippet", "get_snippet", "delete_snippet"} {
+				args := map[string]any{"snippetname": "leak-check-name", "snippet": "leak-check-content"}
+				if _, tr := callTool(t, srv.MCPURL(), tool, args); !tr.IsError {
+					t.Fatalf("%s with failing storage: %s", tool, tr.Text())
+				}
+			}
+			rpcCall(t, srv, "resources/read", map[string]any{"uri": "snippet://leak-check-name"})
+		})
+	}
+	// The log holds none of it; the audit trail (stdout) names the caller,
+	// as it must, but no argument value.
+	for _, secret := range []string{"leak-check-name", "leak-check-content", "/snippets/t-", "local-developer"} {
+		if strings.Contains(srv.Stderr(), secret) {
+			t.Errorf("%q reached the log", secret)
+		}
+	}
+	for _, secret := range []string{"leak-check-name", "leak-check-content"} {
+		if strings.Contains(srv.Stdout(), secret) {
+			t.Errorf("%q reached the audit trail", secret)
+		}
+	}
+	if !strings.Contains(srv.Stderr(), "storage answered 500 InternalError") {
+		t.Errorf("the log does not say what storage answered:\n%.2000s", srv.Stderr())
 	}
 }

@@ -421,14 +421,10 @@ type keyResult struct {
 // for telling expected transport errors from a server that dropped calls.
 func checkHistory(all []linOp, killAt map[int]time.Duration) ([]string, map[string]keyResult) {
 	var problems []string
-	type saveAnswer struct {
-		op   linOp
-		seen bool
-	}
-	saves := map[string]saveAnswer{} // content -> its save
+	saves := map[string]linOp{} // content -> its save
 	for _, o := range all {
 		if o.kind != opGet {
-			saves[o.content] = saveAnswer{op: o}
+			saves[o.content] = o
 		}
 	}
 	for _, o := range all {
@@ -454,13 +450,13 @@ func checkHistory(all []linOp, killAt map[int]time.Duration) ([]string, map[stri
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("get read content no save wrote: %s", o))
-		case s.op.answer == ansConflict || s.op.answer == ansUnavailable || s.op.answer == ansNotFound:
+		case s.answer == ansConflict || s.answer == ansUnavailable || s.answer == ansNotFound:
 			// The symptom: a save that happened, reported as not.
 			problems = append(problems, fmt.Sprintf("get read the content of a save answered %s (%q): %s; the save: %s",
-				s.op.answer, s.op.text, o, s.op))
-		case s.op.answer == ansOK && s.op.etag != "" && o.etag != "" && o.etag != s.op.etag:
+				s.answer, s.text, o, s))
+		case s.answer == ansOK && s.etag != "" && o.etag != "" && o.etag != s.etag:
 			problems = append(problems, fmt.Sprintf("get read %q with etag %s, but its save answered etag %s: %s",
-				o.content, o.etag, s.op.etag, s.op))
+				o.content, o.etag, s.etag, s))
 		}
 	}
 	byKey := map[string][]linOp{}

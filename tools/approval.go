@@ -181,6 +181,7 @@ const (
 // when it asks for one, and what it says when the approved version is gone.
 type held struct {
 	tool    string // the tool whose call is held
+	action  string // "deletion": what the approval allows
 	nothing string // "nothing was deleted"
 }
 
@@ -244,7 +245,7 @@ func (s *Server) afterApproved(ctx context.Context, h held, r approval.Request, 
 	case errors.Is(err, snippets.ErrAmbiguous):
 		c.set(func(c *call) { c.approvalResult = audit.ApprovalAmbiguous })
 		s.log.Warn("approved write not confirmed", "tool", h.tool, "approval", r.ID, "reason", storage.Reason(err))
-		return fail(ctx, audit.ResultAmbiguous, fmt.Sprintf("snippet storage did not confirm whether the %s happened; the approval has been used. get_snippet shows the snippet's state; if the change did not happen, request a new approval.", verbOf(h)))
+		return fail(ctx, audit.ResultAmbiguous, fmt.Sprintf("snippet storage did not confirm whether the %s happened; the approval has been used. get_snippet shows the snippet's state; if the change did not happen, request a new approval.", h.action))
 	}
 	if errors.Is(err, snippets.ErrUnavailable) {
 		// Provably not written: the approval goes back for a retry. Detached
@@ -260,14 +261,7 @@ func (s *Server) afterApproved(ctx context.Context, h held, r approval.Request, 
 	return s.storeError(ctx, "write", name, err)
 }
 
-func verbOf(h held) string {
-	if h.tool == "save_snippet" {
-		return "overwrite"
-	}
-	return "deletion"
-}
-
-var heldDelete = held{tool: "delete_snippet", nothing: "nothing was deleted"}
+var heldDelete = held{tool: "delete_snippet", action: "deletion", nothing: "nothing was deleted"}
 
 func (s *Server) deleteSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, denied := caller(ctx)

@@ -150,7 +150,7 @@ func (s *Server) space(ctx context.Context, id *auth.Identity, req mcp.CallToolR
 	return snippets.Shared(id.TenantID), nil
 }
 
-var heldOverwrite = held{tool: "save_snippet", nothing: "nothing was saved"}
+var heldOverwrite = held{tool: "save_snippet", action: "overwrite", nothing: "nothing was saved"}
 
 func (s *Server) saveSnippet(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	id, denied := caller(ctx)

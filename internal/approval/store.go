@@ -326,7 +326,7 @@ func (s *Store) put(ctx context.Context, r Request, cond *blob.ModifiedAccessCon
 	if conflict && !tries.EarlierMayHaveApplied() || !conflict && !tries.MayHaveApplied() {
 		return wrap("write approval request", err)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sctx, cancel := storage.SettleContext(ctx)
 	defer cancel()
 	if cur, _, gerr := s.get(sctx, r.Tenant, r.ID); gerr == nil && cur.Rev == r.Rev {
 		return nil

@@ -146,7 +146,9 @@ func (s *Store) settleSave(ctx context.Context, bc *blockblob.Client, sp Space, 
 	if conflict && !tries.EarlierMayHaveApplied() || !conflict && !tries.MayHaveApplied() {
 		return Snippet{}, s.wrap("save", name, err)
 	}
-	props, perr := bc.GetProperties(settleContext(ctx))
+	sctx, cancel := storage.SettleContext(ctx)
+	defer cancel()
+	props, perr := bc.GetProperties(sctx, nil)
 	if perr == nil && storage.Meta(props.Metadata, metaWriteID) == writeID {
 		sn := fromProps(name, sp, props.ETag, props.LastModified, props.Metadata)
 		if props.ContentLength != nil {
@@ -156,17 +158,6 @@ func (s *Store) settleSave(ctx context.Context, bc *blockblob.Client, sp Space, 
 	}
 	return Snippet{}, fmt.Errorf("save snippet %q: %w (%s)", name, ErrAmbiguous, storage.Reason(err))
 }
-
-// settleContext bounds the read that settles an unconfirmed write. It is
-// detached from the call's deadline, which may be why the write failed.
-func settleContext(ctx context.Context) (context.Context, *blob.GetPropertiesOptions) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	context.AfterFunc(sctx, cancel) // released when the timeout fires
-	return sctx, nil
-}
-
-// settleTimeout bounds the read after an unconfirmed write.
-const settleTimeout = 5 * time.Second
 
 // SameETag compares two ETags, ignoring the quotes some clients drop.
 func SameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
@@ -321,7 +312,9 @@ func (s *Store) Delete(ctx context.Context, sp Space, name, ifMatch string) erro
 	if definite && !tries.EarlierMayHaveApplied() || !definite && !tries.MayHaveApplied() {
 		return s.wrap("delete", name, err)
 	}
-	if _, perr := bc.GetProperties(settleContext(ctx)); storage.IsNotFound(perr) {
+	sctx, cancel := storage.SettleContext(ctx)
+	defer cancel()
+	if _, perr := bc.GetProperties(sctx, nil); storage.IsNotFound(perr) {
 		return nil
 	}
 	return fmt.Errorf("delete snippet %q: %w (%s)", name, ErrAmbiguous, storage.Reason(err))

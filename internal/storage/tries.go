@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -114,6 +115,16 @@ func classify(resp *http.Response, err error) attempt {
 	default:
 		return applied
 	}
+}
+
+// SettleTimeout bounds the read that settles a write whose outcome the
+// write's own answer did not tell.
+const SettleTimeout = 5 * time.Second
+
+// SettleContext is the context for that read: detached from the call's
+// deadline, which may be why the write failed, but bounded.
+func SettleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), SettleTimeout)
 }
 
 // NewWriteID returns a random id that marks one write, so that a read can
