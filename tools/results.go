@@ -73,7 +73,7 @@ func (s *Server) storeError(ctx context.Context, op, name string, err error) *mc
 		// provably did not happen; unconfirmed ones are ErrAmbiguous.
 		msg += " Nothing was changed."
 	}
-	return fail(ctx, audit.ResultMisconfigured, msg)
+	return fail(ctx, audit.ResultUnavailable, msg)
 }
 
 // misconfigured answers a storage error that no retry cures (a bad key, a

@@ -135,6 +135,10 @@ func TestErrorsArePlainWords(t *testing.T) {
 	if _, isErr, text := f.tool(t, alice, "get_snippet", map[string]any{"snippetname": "x"}); !isErr || !strings.Contains(text, "retryable") {
 		t.Errorf("storage down: %q", text)
 	}
+	// An outage is audited as one, not as a configuration error.
+	if evs := f.auditor.all(); evs[len(evs)-1].ResultCode != audit.ResultUnavailable {
+		t.Errorf("storage down audited as %q, want %q", evs[len(evs)-1].ResultCode, audit.ResultUnavailable)
+	}
 }
 
 // One audit event per call, allowed or denied, with the right code.
