@@ -27,8 +27,8 @@ import (
 
 	"github.com/snippets-mcp/server/bench/baseline"
 	"github.com/snippets-mcp/server/bench/load"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
 	"github.com/snippets-mcp/server/internal/config"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )

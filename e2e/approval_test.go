@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // approverApp is the client app approvers use in these tests: not the

@@ -14,7 +14,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/audit/aitest"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // fakeManagedIdentity answers the App Service managed identity protocol

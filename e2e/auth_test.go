@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 const scopeURI = "api://snippets-mcp-test/user_impersonation"

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // badCase is one malformed or hostile request and exactly what the server

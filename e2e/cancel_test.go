@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // TestCancelFromOthersIgnored: while caller A's slow get_snippet (JSON-RPC

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
 	"github.com/snippets-mcp/server/internal/delegate/delegatetest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // The server's Entra application in these tests (WEBSITE_AUTH_CLIENT_ID).

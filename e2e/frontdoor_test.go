@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // rawExchange writes head (request line and headers, CRLF-separated, no

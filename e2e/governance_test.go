@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 

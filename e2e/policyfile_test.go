@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // policyMarker is the line just before a fenced policy-file example in the docs.

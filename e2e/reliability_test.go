@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // waitStorage saves a snippet until it works: the server creates its

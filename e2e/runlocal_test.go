@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // runLocal is scripts/run-local.sh (what `make run` starts) running under

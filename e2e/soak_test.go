@@ -13,7 +13,7 @@ import (
 
 	"github.com/snippets-mcp/server/bench"
 	"github.com/snippets-mcp/server/bench/load"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // soakLong reports whether the long forms run (make soak sets SOAK=1).

@@ -17,10 +17,11 @@ import (
 
 	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/httpx"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/prm"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 	"github.com/snippets-mcp/server/tools"
@@ -53,19 +54,24 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
+	var policyDoc []byte
+	if cfg.ToolPolicyFile != "" {
+		if policyDoc, err = os.ReadFile(cfg.ToolPolicyFile); err != nil {
+			return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: err.Error()}
+		}
+	}
 	ts, err := tools.New(tools.Deps{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
 		Approvals:   approval.NewStore(blob, approval.Options{TTL: cfg.ApprovalTTL, AllowAppOnlyApprovers: cfg.ApprovalAllowAppOnly}),
 		Log:         log,
 		Profiles:    profiles,
 		Auditor:     auditor,
-		ServerID:    acfg.ServerID,
 		ToolTimeout: cfg.ToolTimeout,
-		PolicyFile:  cfg.ToolPolicyFile,
+		Policy:      policyDoc,
 		Version:     version(),
 	})
 	if err != nil {
-		return nil, err
+		return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: cfg.ToolPolicyFile + ": " + err.Error()}
 	}
 	mcpHTTP := server.NewStreamableHTTPServer(ts.MCP(),
 		server.WithStateLess(true),
@@ -84,7 +90,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	mcpH = httpx.RequireJSON(mcpH)
 	// Authentication reads headers only and runs before any body byte is
 	// read, so a refused request costs no buffering; refusals are audited.
-	mcpH = auth.Require(authn, meta, mcpH, auth.OnRefused(newRefusals(auditor, acfg.ServerID).record))
+	mcpH = prm.Require(authn, meta, mcpH, prm.OnRefused(newRefusals(auditor).record))
 	mcpH = httpx.PostOnly(mcpH)
 
 	mux := http.NewServeMux()
@@ -96,8 +102,8 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	// probes cost storage little and never hang. No details beyond that.
 	mux.Handle("/readyz", storage.NewReadiness(blob, 5*time.Second, 5*time.Second, snippets.Container, approval.Container))
 	if cfg.AuthMode == config.AuthJWT {
-		mux.Handle(auth.PRMPath, meta)
-		mux.Handle(auth.PRMPath+"/mcp", meta)
+		mux.Handle(prm.Path, meta)
+		mux.Handle(prm.Path+"/mcp", meta)
 	}
 	var h http.Handler = mux
 	h = httpx.CheckOrigin(cfg.AllowedOrigins, cfg.AuthMode == config.AuthDev, h)
@@ -110,20 +116,20 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 }
 
 // authenticator picks the identity source for the configured mode.
-func authenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator, *auth.Metadata, error) {
-	meta := &auth.Metadata{ResourceURL: cfg.ResourceURL, Scopes: cfg.Scopes}
+func authenticator(ctx context.Context, cfg *config.Config) (identity.Authenticator, *prm.Metadata, error) {
+	meta := &prm.Metadata{ResourceURL: cfg.ResourceURL, Scopes: cfg.Scopes}
 	switch cfg.AuthMode {
 	case config.AuthDev:
-		return auth.NewDev(), meta, nil
+		return identity.NewDev(), meta, nil
 	case config.AuthEasyAuth:
-		return auth.EasyAuth{}, meta, nil
+		return identity.EasyAuth{}, meta, nil
 	case config.AuthJWT:
 		// A multi-tenant issuer names its tenant per token; clients are sent
 		// to Entra's "organizations" authority, which signs in any of them.
-		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, auth.TenantPlaceholder, "organizations", 1)}
+		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, identity.TenantPlaceholder, "organizations", 1)}
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		j, err := auth.NewJWT(sctx, auth.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})
+		j, err := identity.NewJWT(sctx, identity.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // benchFrontDoor builds the whole handler in process (hardening, jwt

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // refusalsPerSecond bounds the audit events for refused requests on one
@@ -21,16 +21,15 @@ const refusalsPerSecond = 10
 // for the suppressed count within audit's own bound on Message.
 const maxReason = 100
 
-// refusals records the requests that auth.Require refused (401, 503) as
+// refusals records the requests that prm.Require refused (401, 503) as
 // audit events, so that failed access is visible next to the tool calls.
 // An event carries no identity (there is none) and no token material: its
 // message is the authenticator's fixed reason. Beyond refusalsPerSecond in
 // one second, refusals are counted instead of recorded, and the next
 // recorded event says how many were left out since the one before it.
 type refusals struct {
-	auditor  *audit.Auditor
-	serverID string
-	now      func() time.Time
+	auditor *audit.Auditor
+	now     func() time.Time
 
 	mu         sync.Mutex
 	window     time.Time // start of the current one-second window
@@ -38,11 +37,11 @@ type refusals struct {
 	suppressed int       // refusals not recorded since the last event
 }
 
-func newRefusals(a *audit.Auditor, serverID string) *refusals {
-	return &refusals{auditor: a, serverID: serverID, now: time.Now}
+func newRefusals(a *audit.Auditor) *refusals {
+	return &refusals{auditor: a, now: time.Now}
 }
 
-// record is the auth.OnRefused hook.
+// record is the prm.OnRefused hook.
 func (f *refusals) record(r *http.Request, status int, err error) {
 	now := f.now()
 	skipped, ok := f.admit(now)
@@ -61,7 +60,6 @@ func (f *refusals) record(r *http.Request, status int, err error) {
 	f.auditor.Record(audit.Event{
 		Timestamp:   now,
 		OperationID: audit.OperationID(r.Header.Get("Traceparent")),
-		ServerID:    f.serverID,
 		ResultCode:  code,
 		Message:     msg,
 	})
@@ -87,11 +85,11 @@ func (f *refusals) admit(now time.Time) (skipped int, ok bool) {
 // refusalReason is the safe text for a 401: the authenticator's reason is
 // a fixed sentence by contract (RejectError), still kept printable and short.
 func refusalReason(err error) string {
-	var rej *auth.RejectError
+	var rej *identity.RejectError
 	switch {
 	case errors.As(err, &rej):
 		return "invalid credentials: " + printable(rej.Reason, maxReason)
-	case errors.Is(err, auth.ErrNoCredentials):
+	case errors.Is(err, identity.ErrNoCredentials):
 		return "no credentials"
 	default:
 		return "no identity established"

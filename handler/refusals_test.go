@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // recorded runs the refusals in order through a refusals with a stdout-only
@@ -25,7 +25,7 @@ func recorded(t *testing.T, steps []refusalStep) []audit.Event {
 	var out lockedBuffer
 	a := audit.New(audit.Options{ServerID: "test"}, audit.NewJSONSink(&out))
 	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	f := newRefusals(a, "test")
+	f := newRefusals(a)
 	f.now = func() time.Time { return clock }
 	for _, s := range steps {
 		clock = clock.Add(s.after)
@@ -71,12 +71,12 @@ func TestRefusalEvents(t *testing.T) {
 		wantCode, wantMsg   string
 		wantOperationPrefix string
 	}{
-		{"no credentials", refusalStep{status: 401, err: auth.ErrNoCredentials, traceparent: trace}, audit.ResultUnauthenticated, "no credentials", "4bf92f3577b34da6a3ce929d0e0e4736"},
-		{"rejected", refusalStep{status: 401, err: &auth.RejectError{Reason: "token expired"}}, audit.ResultUnauthenticated, "invalid credentials: token expired", ""},
-		{"reason bounded and printable", refusalStep{status: 401, err: &auth.RejectError{Reason: "a\nb\x00" + strings.Repeat("x", 300)}}, audit.ResultUnauthenticated, "invalid credentials: ab" + strings.Repeat("x", maxReason-2), ""},
+		{"no credentials", refusalStep{status: 401, err: identity.ErrNoCredentials, traceparent: trace}, audit.ResultUnauthenticated, "no credentials", "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{"rejected", refusalStep{status: 401, err: &identity.RejectError{Reason: "token expired"}}, audit.ResultUnauthenticated, "invalid credentials: token expired", ""},
+		{"reason bounded and printable", refusalStep{status: 401, err: &identity.RejectError{Reason: "a\nb\x00" + strings.Repeat("x", 300)}}, audit.ResultUnauthenticated, "invalid credentials: ab" + strings.Repeat("x", maxReason-2), ""},
 		{"no identity", refusalStep{status: 401}, audit.ResultUnauthenticated, "no identity established", ""},
 		{"issuer down", refusalStep{status: 503, err: errors.New("GET https://issuer.example/keys: connection refused")}, audit.ResultUnavailable, "credentials could not be checked: issuer unavailable", ""},
-		{"bad traceparent", refusalStep{status: 401, err: auth.ErrNoCredentials, traceparent: "00-zz"}, audit.ResultUnauthenticated, "no credentials", ""},
+		{"bad traceparent", refusalStep{status: 401, err: identity.ErrNoCredentials, traceparent: "00-zz"}, audit.ResultUnauthenticated, "no credentials", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestRefusalRateLimit(t *testing.T) {
 	burst := func(n int, after time.Duration) []refusalStep {
 		s := make([]refusalStep, n)
 		for i := range s {
-			s[i] = refusalStep{status: 401, err: auth.ErrNoCredentials}
+			s[i] = refusalStep{status: 401, err: identity.ErrNoCredentials}
 		}
 		s[0].after = after
 		return s

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/identity"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
@@ -58,7 +58,7 @@ func TestEveryETagIsAcceptedBySave(t *testing.T) {
 }
 
 // blocks returns a tool result's text blocks and its structured content.
-func (f *fixture) blocks(t *testing.T, id *auth.Identity, name string, args map[string]any) ([]string, map[string]any) {
+func (f *fixture) blocks(t *testing.T, id *identity.Identity, name string, args map[string]any) ([]string, map[string]any) {
 	t.Helper()
 	out := f.call(t, id, "tools/call", map[string]any{"name": name, "arguments": args})
 	res, ok := out["result"].(map[string]any)
@@ -85,7 +85,7 @@ func TestTextCarriesTheData(t *testing.T) {
 	_, del := f.blocks(t, alice, "delete_snippet", map[string]any{"snippetname": "a1"})
 	cases := []struct {
 		name     string
-		who      *auth.Identity
+		who      *identity.Identity
 		tool     string
 		args     map[string]any
 		first    func(sc map[string]any) []string // what the first block must name
@@ -144,11 +144,11 @@ func (fakeProfiles) Resource() string { return "graph.microsoft.com" }
 // configured, to a signed-in user with a real token. tools/list and
 // whoami's list of tools agree.
 func TestProfileToolOnlyWhereItWorks(t *testing.T) {
-	dev := &auth.Identity{TenantID: "t1", ObjectID: "dev", Scopes: []string{auth.ScopeUser}, Method: auth.MethodDev}
+	dev := &identity.Identity{TenantID: "t1", ObjectID: "dev", Scopes: []string{identity.ScopeUser}, Method: identity.MethodDev}
 	cases := []struct {
 		name     string
 		profiles ProfileSource
-		who      *auth.Identity
+		who      *identity.Identity
 		want     bool
 	}{
 		{"configured, user", fakeProfiles{}, alice, true},
@@ -208,7 +208,7 @@ func TestBadStorageCredentialsArePermanent(t *testing.T) {
 	all := func(*http.Request) bool { return true }
 	cases := []struct {
 		name string
-		who  *auth.Identity
+		who  *identity.Identity
 		tool string
 		args map[string]any
 		want string

@@ -14,7 +14,8 @@ import (
 
 	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
@@ -104,7 +105,7 @@ func (s *Server) approvalTools() []spec {
 	}
 	return []spec{
 		{
-			class: auth.ClassDestructive,
+			class: policy.ClassDestructive,
 			tool: mcp.NewTool("delete_snippet",
 				mcp.WithTitleAnnotation("Delete snippet"),
 				mcp.WithDescription("Delete a snippet. Needs approval by another person holding Snippets.Approve: "+
@@ -122,7 +123,7 @@ func (s *Server) approvalTools() []spec {
 			handler: s.deleteSnippet,
 		},
 		{
-			class: auth.ClassAdmin,
+			class: policy.ClassAdmin,
 			tool: admin("list_approval_requests", "List approval requests", "List your tenant's approval requests that wait for a decision, oldest first, a page at a time.",
 				mcp.WithOutputSchema[ApprovalList](),
 				mcp.WithString("cursor", mcp.Description("nextCursor from the previous page."), mcp.MaxLength(64)),
@@ -130,7 +131,7 @@ func (s *Server) approvalTools() []spec {
 			handler: s.listApprovals,
 		},
 		{
-			class: auth.ClassAdmin,
+			class: policy.ClassAdmin,
 			tool: admin("approve_request", "Approve request", "Approve another person's pending request, allowing the action once, on the version of the target it was requested for. "+
 				"You cannot decide your own requests, nor through the client app that made the request; applications acting on their own cannot decide unless the server allows it.",
 				mcp.WithOutputSchema[ApprovalView](),
@@ -139,7 +140,7 @@ func (s *Server) approvalTools() []spec {
 			handler: s.decide(true),
 		},
 		{
-			class: auth.ClassAdmin,
+			class: policy.ClassAdmin,
 			tool: admin("deny_request", "Deny request", "Deny another person's pending request.",
 				mcp.WithOutputSchema[ApprovalView](),
 				mcp.WithString("id", mcp.Required(), mcp.Description("Approval request id."), mcp.MinLength(1), mcp.MaxLength(64)),
@@ -187,7 +188,7 @@ type held struct {
 
 // requestApproval stores a request for the held action on target version
 // etag, and records the outcome for the audit event.
-func (s *Server) requestApproval(ctx context.Context, id *auth.Identity, h held, digest, etag, summary string) (approval.Request, *mcp.CallToolResult) {
+func (s *Server) requestApproval(ctx context.Context, id *identity.Identity, h held, digest, etag, summary string) (approval.Request, *mcp.CallToolResult) {
 	r, err := s.Approvals.Create(ctx, approval.Request{Tenant: id.TenantID, Requester: id.ObjectID, RequesterName: id.Person(), Agent: id.ClientID,
 		Tool: h.tool, ArgsDigest: digest, TargetETag: etag, Summary: summary})
 	if err != nil {
@@ -213,7 +214,7 @@ func capitalize(s string) string {
 }
 
 // useApproval consumes an approval for the held action.
-func (s *Server) useApproval(ctx context.Context, id *auth.Identity, h held, approvalID, digest string) (approval.Request, *mcp.CallToolResult) {
+func (s *Server) useApproval(ctx context.Context, id *identity.Identity, h held, approvalID, digest string) (approval.Request, *mcp.CallToolResult) {
 	r, err := s.Approvals.Consume(ctx, id.TenantID, approvalID, id.ObjectID, h.tool, digest)
 	if err != nil {
 		return r, s.approvalError(ctx, opUse, h, r, err)

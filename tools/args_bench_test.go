@@ -6,7 +6,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // BenchmarkCheckArgs is the argument check that runs before every tool
@@ -33,7 +33,7 @@ func BenchmarkToolFilter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := auth.NewContext(b.Context(), &auth.Identity{TenantID: "t", ObjectID: "o", Scopes: []string{auth.ScopeUser}})
+	ctx := identity.NewContext(b.Context(), &identity.Identity{TenantID: "t", ObjectID: "o", Scopes: []string{identity.ScopeUser}})
 	list := make([]mcp.Tool, 0, len(s.specs))
 	for _, sp := range s.specs {
 		list = append(list, sp.tool)

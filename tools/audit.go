@@ -13,7 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // Auditor records one event per tool call. Record must not block.
@@ -158,7 +158,6 @@ func (s *Server) record(ctx context.Context, t target, code, msg string) {
 	e := audit.Event{
 		Timestamp:    time.Now(),
 		OperationID:  audit.OperationID(c.traceparent),
-		ServerID:     s.ServerID,
 		MCPSessionID: audit.SessionID(c.sessionID),
 		// A request without MCP-Protocol-Version is 2025-03-26 by the spec's rule.
 		ProtocolVersion:    audit.ProtocolVersion(cmp.Or(server.RequestProtocolVersion(ctx), c.protocolVersion, "2025-03-26")),
@@ -177,7 +176,7 @@ func (s *Server) record(ctx context.Context, t target, code, msg string) {
 	if e.ApprovalResult == "" {
 		e.ApprovalResult = audit.ApprovalNotRequired
 	}
-	e.SetCaller(auth.FromContext(ctx))
+	setCaller(&e, identity.FromContext(ctx))
 	if c.authzMode != "" {
 		e.AuthorizationMode = c.authzMode
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
@@ -38,7 +38,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 // completion is a hint, never an error the user must handle.
 func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.Completion {
 	out := &mcp.Completion{Values: []string{}}
-	id := auth.FromContext(ctx)
+	id := identity.FromContext(ctx)
 	if !c.s.mayList(id) {
 		outcome(ctx, audit.ResultDenied)
 		return out

@@ -8,8 +8,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/policy"
 )
 
 // ProfileSource fetches the caller's Microsoft Graph profile on their
@@ -32,7 +32,7 @@ const profileTool = "get_my_profile"
 
 func (s *Server) profileTools() []spec {
 	return []spec{{
-		class: auth.ClassRead,
+		class: policy.ClassRead,
 		tool: mcp.NewTool(profileTool,
 			mcp.WithTitleAnnotation("Get my profile"),
 			mcp.WithDescription("Your Microsoft Graph profile (display name, mail, user principal name, job title), "+
@@ -56,7 +56,7 @@ func (s *Server) getMyProfile(ctx context.Context, _ mcp.CallToolRequest) (*mcp.
 	if !id.AppOnly { // an app-only caller is refused before any exchange
 		callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.Profiles.Resource(), audit.ModeOnBehalfOf })
 	}
-	p, err := s.Profiles.Profile(ctx, delegate.UserFrom(id))
+	p, err := s.Profiles.Profile(ctx, delegateUser(id))
 	if err != nil {
 		var de *delegate.Error
 		if !errors.As(err, &de) {

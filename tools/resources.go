@@ -9,7 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
@@ -54,11 +54,11 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 
 // mayRead is the rule for resources and the prompt: they show snippet
 // content, so they follow get_snippet's rule.
-func (s *Server) mayRead(id *auth.Identity) bool { return s.policy.Allows(id, "get_snippet") }
+func (s *Server) mayRead(id *identity.Identity) bool { return s.policy.Allows(id, "get_snippet") }
 
 // mayList is the rule for completions: they show snippet names, so they
 // follow list_snippets' rule.
-func (s *Server) mayList(id *auth.Identity) bool { return s.policy.Allows(id, "list_snippets") }
+func (s *Server) mayList(id *identity.Identity) bool { return s.policy.Allows(id, "list_snippets") }
 
 // outcome records a read's result code for its audit event.
 func outcome(ctx context.Context, code string) {
@@ -69,7 +69,7 @@ func outcome(ctx context.Context, code string) {
 // rule of get_snippet. Its errors become JSON-RPC errors, so they are
 // sentences for the caller; storage details go to the log only.
 func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
-	id := auth.FromContext(ctx)
+	id := identity.FromContext(ctx)
 	if !s.mayRead(id) {
 		outcome(ctx, audit.ResultDenied)
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")

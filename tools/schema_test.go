@@ -8,7 +8,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // TestStructuredOutputMatchesSchema calls every tool (but get_my_profile,
@@ -41,7 +41,7 @@ func TestStructuredOutputMatchesSchema(t *testing.T) {
 		t.Fatal("save_snippet's output schema accepts a malformed result")
 	}
 	seen := map[string]bool{}
-	call := func(who *auth.Identity, name string, args map[string]any) map[string]any {
+	call := func(who *identity.Identity, name string, args map[string]any) map[string]any {
 		t.Helper()
 		sc, isErr, text := f.tool(t, who, name, args)
 		if isErr {

@@ -14,8 +14,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
 
@@ -35,24 +36,25 @@ type Deps struct {
 	Profiles    ProfileSource
 	Auditor     Auditor
 	Log         *slog.Logger
-	ServerID    string
 	ToolTimeout time.Duration // bound on one tool call
-	PolicyFile  string        // MCP_TOOL_POLICY, "" for defaults
-	Version     string
+	// Policy is an operator's policy document (JSON, see docs/SECURITY.md)
+	// applied over the tools' default rules; nil for the defaults.
+	Policy  []byte
+	Version string
 }
 
 // Server holds the tools and their collaborators.
 type Server struct {
 	Deps
 	log    *slog.Logger
-	policy *auth.Policy
+	policy *policy.Policy
 	specs  map[string]spec
 }
 
 // spec is one tool: what clients see, its class, and its handler.
 type spec struct {
 	tool    mcp.Tool
-	class   auth.Class
+	class   policy.Class
 	handler server.ToolHandlerFunc
 }
 
@@ -72,11 +74,11 @@ func New(d Deps) (*Server, error) {
 		portable(sp.tool.OutputSchema.Properties)
 		s.specs[sp.tool.Name] = sp
 	}
-	classes := make(map[string]auth.Class, len(s.specs))
+	classes := make(map[string]policy.Class, len(s.specs))
 	for name, sp := range s.specs {
 		classes[name] = sp.class
 	}
-	p, err := auth.NewPolicy(classes, d.PolicyFile)
+	p, err := policy.New(classes, d.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +135,7 @@ func (s *Server) MCP() *server.MCPServer {
 // caller gets the same "not found" as for a tool that does not exist,
 // which reveals nothing about tools it may not use.
 func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
-	id := auth.FromContext(ctx)
+	id := identity.FromContext(ctx)
 	out := tools[:0:0]
 	for _, t := range tools {
 		if s.usable(id, t.Name) {
@@ -145,7 +147,7 @@ func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 
 // usable reports whether the caller may call the tool and the call can
 // ever work for it: a tool that could only fail is not offered.
-func (s *Server) usable(id *auth.Identity, name string) bool {
+func (s *Server) usable(id *identity.Identity, name string) bool {
 	if !s.policy.Allows(id, name) {
 		return false
 	}
@@ -158,11 +160,11 @@ func (s *Server) usable(id *auth.Identity, name string) bool {
 // delegates reports whether get_my_profile can work for the caller: it
 // needs delegation configured, a signed-in user (not an app on its own)
 // and a real token (dev mode has none to exchange).
-func (s *Server) delegates(id *auth.Identity) bool {
+func (s *Server) delegates(id *identity.Identity) bool {
 	if d, ok := s.Profiles.(*delegate.Delegator); ok && d == nil {
 		return false
 	}
-	return id != nil && !id.AppOnly && id.Method != auth.MethodDev
+	return id != nil && !id.AppOnly && id.Method != identity.MethodDev
 }
 
 // bound checks a call's arguments, then gives it a deadline well inside
@@ -190,8 +192,8 @@ func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 
 // caller returns the authenticated identity. The HTTP layer refuses
 // unauthenticated requests, so nil means a wiring bug: deny.
-func caller(ctx context.Context) (*auth.Identity, *mcp.CallToolResult) {
-	id := auth.FromContext(ctx)
+func caller(ctx context.Context) (*identity.Identity, *mcp.CallToolResult) {
+	id := identity.FromContext(ctx)
 	if id == nil {
 		return nil, fail(ctx, audit.ResultDenied, "not authenticated")
 	}

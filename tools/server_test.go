@@ -11,7 +11,8 @@ import (
 
 	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
@@ -28,7 +29,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{auditor: &memAuditor{}}
 	var approvals *approval.Store
 	f.store, approvals, f.blob = stores(t)
-	s, err := New(Deps{Snippets: f.store, Approvals: approvals, Auditor: f.auditor, ServerID: "test", Version: "t"})
+	s, err := New(Deps{Snippets: f.store, Approvals: approvals, Auditor: f.auditor, Version: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,16 +38,16 @@ func newFixture(t *testing.T) *fixture {
 }
 
 var (
-	alice    = &auth.Identity{TenantID: "t1", ObjectID: "alice", ClientID: "agent", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleDelete}, Method: auth.MethodJWT}
-	bob      = &auth.Identity{TenantID: "t1", ObjectID: "bob", ClientID: "inspector", Scopes: []string{auth.ScopeUser}, Roles: []string{auth.RoleApprove}, Method: auth.MethodJWT}
-	readOnly = &auth.Identity{TenantID: "t1", ObjectID: "app", AppOnly: true, Roles: []string{auth.RoleRead}, Method: auth.MethodJWT}
+	alice    = &identity.Identity{TenantID: "t1", ObjectID: "alice", ClientID: "agent", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleDelete}, Method: identity.MethodJWT}
+	bob      = &identity.Identity{TenantID: "t1", ObjectID: "bob", ClientID: "inspector", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleApprove}, Method: identity.MethodJWT}
+	readOnly = &identity.Identity{TenantID: "t1", ObjectID: "app", AppOnly: true, Roles: []string{identity.RoleRead}, Method: identity.MethodJWT}
 )
 
 // call sends one JSON-RPC message as id and returns the raw response.
-func (f *fixture) call(t *testing.T, id *auth.Identity, method string, params any) map[string]any {
+func (f *fixture) call(t *testing.T, id *identity.Identity, method string, params any) map[string]any {
 	t.Helper()
 	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	ctx := ContextFunc(auth.NewContext(context.Background(), id), httptest.NewRequest("POST", "/mcp", nil))
+	ctx := ContextFunc(identity.NewContext(context.Background(), id), httptest.NewRequest("POST", "/mcp", nil))
 	resp := f.mcp.HandleMessage(ctx, msg)
 	b, _ := json.Marshal(resp)
 	var out map[string]any
@@ -56,7 +57,7 @@ func (f *fixture) call(t *testing.T, id *auth.Identity, method string, params an
 	return out
 }
 
-func (f *fixture) tool(t *testing.T, id *auth.Identity, name string, args map[string]any) (map[string]any, bool, string) {
+func (f *fixture) tool(t *testing.T, id *identity.Identity, name string, args map[string]any) (map[string]any, bool, string) {
 	t.Helper()
 	out := f.call(t, id, "tools/call", map[string]any{"name": name, "arguments": args})
 	res, ok := out["result"].(map[string]any)
@@ -83,7 +84,7 @@ func TestToolsDeclareEverything(t *testing.T) {
 		if *a.ReadOnlyHint && *a.DestructiveHint {
 			t.Errorf("%s: read-only and destructive", name)
 		}
-		if (sp.class == auth.ClassRead) != *a.ReadOnlyHint && sp.class != auth.ClassAdmin {
+		if (sp.class == policy.ClassRead) != *a.ReadOnlyHint && sp.class != policy.ClassAdmin {
 			t.Errorf("%s: class %s but readOnlyHint %v", name, sp.class, *a.ReadOnlyHint)
 		}
 		if sp.tool.Description == "" || sp.tool.OutputSchema.Type != "object" {
@@ -189,7 +190,7 @@ func TestApprovalFlowInProcess(t *testing.T) {
 
 func TestListFollowsPolicy(t *testing.T) {
 	f := newFixture(t)
-	names := func(id *auth.Identity) string {
+	names := func(id *identity.Identity) string {
 		out := f.call(t, id, "tools/list", map[string]any{})
 		var ns []string
 		for _, tl := range out["result"].(map[string]any)["tools"].([]any) {
@@ -220,7 +221,7 @@ func TestCompletionSuggestsOwnNames(t *testing.T) {
 	for _, n := range []string{"deploy-notes", "deploy-script", "other"} {
 		f.tool(t, alice, "save_snippet", map[string]any{"snippetname": n, "snippet": "x"})
 	}
-	values := func(id *auth.Identity, ref map[string]any) string {
+	values := func(id *identity.Identity, ref map[string]any) string {
 		out := f.call(t, id, "completion/complete", map[string]any{"ref": ref, "argument": map[string]any{"name": "snippetname", "value": "dep"}})
 		res, ok := out["result"].(map[string]any)
 		if !ok {

@@ -10,7 +10,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
 
@@ -69,7 +70,7 @@ func sharedArg(verb string) mcp.ToolOption {
 func (s *Server) snippetTools() []spec {
 	return []spec{
 		{
-			class: auth.ClassWrite,
+			class: policy.ClassWrite,
 			tool: mcp.NewTool("save_snippet",
 				mcp.WithTitleAnnotation("Save snippet"),
 				mcp.WithDescription("Create or replace a text snippet. Updates are checked against concurrent changes: "+
@@ -91,7 +92,7 @@ func (s *Server) snippetTools() []spec {
 			handler: s.saveSnippet,
 		},
 		{
-			class: auth.ClassRead,
+			class: policy.ClassRead,
 			tool: mcp.NewTool("get_snippet",
 				mcp.WithTitleAnnotation("Get snippet"),
 				mcp.WithDescription("Read a snippet by name: its text and metadata."),
@@ -106,7 +107,7 @@ func (s *Server) snippetTools() []spec {
 			handler: s.getSnippet,
 		},
 		{
-			class: auth.ClassRead,
+			class: policy.ClassRead,
 			tool: mcp.NewTool("list_snippets",
 				mcp.WithTitleAnnotation("List snippets"),
 				mcp.WithDescription("List snippet names and metadata, a page at a time, optionally only names starting with a prefix."),
@@ -123,7 +124,7 @@ func (s *Server) snippetTools() []spec {
 			handler: s.listSnippets,
 		},
 		{
-			class: auth.ClassRead,
+			class: policy.ClassRead,
 			tool: mcp.NewTool("whoami",
 				mcp.WithTitleAnnotation("Who am I"),
 				mcp.WithDescription("Show who the server thinks you are: tenant, object id, calling app, scopes, roles and the tools you may use. Never shows tokens."),
@@ -140,11 +141,11 @@ func (s *Server) snippetTools() []spec {
 
 // space picks the caller's private space, or the tenant's shared space.
 // Writing to the shared space needs Snippets.Write on top of the tool's rule.
-func (s *Server) space(ctx context.Context, id *auth.Identity, req mcp.CallToolRequest, write bool) (snippets.Space, *mcp.CallToolResult) {
+func (s *Server) space(ctx context.Context, id *identity.Identity, req mcp.CallToolRequest, write bool) (snippets.Space, *mcp.CallToolResult) {
 	if !req.GetBool("shared", false) {
 		return snippets.Private(id.TenantID, id.ObjectID), nil
 	}
-	if write && !id.HasRole(auth.RoleWrite) {
+	if write && !id.HasRole(identity.RoleWrite) {
 		return snippets.Space{}, fail(ctx, audit.ResultDenied, "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true")
 	}
 	return snippets.Shared(id.TenantID), nil

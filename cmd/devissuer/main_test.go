@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -88,7 +88,7 @@ func TestKeyPersists(t *testing.T) {
 }
 
 // TestServeAndMintWithTheRealValidator runs the issuer on a loopback port,
-// mints a token with the mint command and checks it with auth.NewJWT, the
+// mints a token with the mint command and checks it with identity.NewJWT, the
 // code the server uses in jwt mode.
 func TestServeAndMintWithTheRealValidator(t *testing.T) {
 	t.Parallel()
@@ -108,7 +108,7 @@ func TestServeAndMintWithTheRealValidator(t *testing.T) {
 		t.Fatalf("mint: %v (%s)", err, errOut.String())
 	}
 
-	a, err := auth.NewJWT(t.Context(), auth.JWTConfig{
+	a, err := identity.NewJWT(t.Context(), identity.JWTConfig{
 		Issuer:    settings["MCP_AUTH_ISSUER"],
 		Audiences: []string{settings["MCP_AUTH_AUDIENCE"]},
 		Tenants:   []string{settings["MCP_AUTH_TENANTS"]},

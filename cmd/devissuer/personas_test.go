@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth"
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // claimsOf decodes a compact JWS's payload without verifying it.
@@ -39,13 +39,13 @@ func TestPersonasWithTheRealValidator(t *testing.T) {
 	dir := t.TempDir()
 	addr := startIssuer(t, dir)
 
-	a, err := auth.NewJWT(t.Context(), auth.JWTConfig{
+	a, err := identity.NewJWT(t.Context(), identity.JWTConfig{
 		Issuer: "http://" + addr, Audiences: []string{DefaultAudience}, Tenants: []string{DefaultTenant},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]*auth.Identity{}
+	ids := map[string]*identity.Identity{}
 	for _, name := range personaNames() {
 		var out, errOut bytes.Buffer
 		if err := run(t.Context(), []string{"mint", "-addr", addr, "-dir", dir, "-as", name}, &out, &errOut); err != nil {

@@ -7,8 +7,6 @@ package audit
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/snippets-mcp/server/internal/auth"
 )
 
 // EventName is the value of Event.Event, and the custom event name in
@@ -117,27 +115,6 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	}
 	e.Timestamp = t
 	return nil
-}
-
-// SetCaller fills the identity fields from id: tenant, caller identity
-// ("<tid>/<oid>"), agent (the client id) and the authorization mode. It
-// never copies the display name or the bearer token. A nil id leaves the
-// fields empty.
-func (e *Event) SetCaller(id *auth.Identity) {
-	if id == nil {
-		return
-	}
-	e.TenantID = id.TenantID
-	e.CallerIdentity = id.Key()
-	e.AgentID = id.ClientID
-	switch {
-	case id.Method == auth.MethodDev:
-		e.AuthorizationMode = ModeDev
-	case id.AppOnly:
-		e.AuthorizationMode = ModeAppOnly
-	default:
-		e.AuthorizationMode = ModeDelegated
-	}
 }
 
 // normalize fills what the recorder can know and bounds Message.

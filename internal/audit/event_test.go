@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/snippets-mcp/server/internal/auth"
 )
 
 // eventFields is the audit schema: the field list, plus event,
@@ -75,40 +73,6 @@ func TestEventJSONSchema(t *testing.T) {
 	e.Timestamp = e.Timestamp.UTC().Truncate(time.Millisecond)
 	if back != e {
 		t.Errorf("round trip\n got %+v\nwant %+v", back, e)
-	}
-}
-
-func TestSetCaller(t *testing.T) {
-	const token = "eyJhbGciOiJSUzI1NiJ9.user-token.sig"
-	base := auth.Identity{TenantID: "tid", ObjectID: "oid", Name: "Ada Lovelace <ada@example.com>", ClientID: "agent", Method: auth.MethodJWT}
-	tests := []struct {
-		name string
-		id   auth.Identity
-		mode string
-	}{
-		{"delegated", base, ModeDelegated},
-		{"app only", func() auth.Identity { i := base; i.AppOnly = true; return i }(), ModeAppOnly},
-		{"dev", func() auth.Identity { i := base; i.Method = auth.MethodDev; return i }(), ModeDev},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var e Event
-			e.SetCaller(tt.id.WithBearerToken(token))
-			if e.TenantID != "tid" || e.CallerIdentity != "tid/oid" || e.AgentID != "agent" || e.AuthorizationMode != tt.mode {
-				t.Fatalf("SetCaller gave %+v", e)
-			}
-			b, _ := json.Marshal(e)
-			for _, leak := range []string{"Ada", "example.com", token} {
-				if strings.Contains(string(b), leak) {
-					t.Errorf("event JSON contains %q: %s", leak, b)
-				}
-			}
-		})
-	}
-	var e Event
-	e.SetCaller(nil)
-	if e != (Event{}) {
-		t.Errorf("SetCaller(nil) changed the event: %+v", e)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit/aitest"
-	"github.com/snippets-mcp/server/internal/auth"
 )
 
 // TestNoSecretsInAnySink records events built the way the tool-call path
@@ -29,7 +28,6 @@ func TestNoSecretsInAnySink(t *testing.T) {
 	ai := newAISink(t, cfg, AppInsightsOptions{Credential: &fakeCred{token: ingestionToken}, Warn: &stderr})
 	aud := New(Options{ServerID: cfg.ServerID, Warn: &stderr}, NewJSONSink(&stdout), ai)
 
-	id := (&auth.Identity{TenantID: "tid", ObjectID: "oid", ClientID: "agent", Name: name + " <" + email + ">", Method: auth.MethodJWT}).WithBearerToken(userToken)
 	calls := []any{
 		// Arguments as mcp-go hands them over.
 		map[string]any{"name": "deploy-notes", "content": "token: " + secret, "headers": map[string]any{"Authorization": "Bearer " + userToken}},
@@ -42,7 +40,7 @@ func TestNoSecretsInAnySink(t *testing.T) {
 		if i == 1 {
 			e.ResultCode, e.Message = ResultInvalidArguments, "invalid arguments"
 		}
-		e.SetCaller(id)
+		e.TenantID, e.CallerIdentity, e.AgentID, e.AuthorizationMode = "tid", "tid/oid", "agent", ModeDelegated
 		e.OperationID = OperationID("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 		e.ArgumentsBytes, e.ArgumentsSHA256 = ArgumentsDigest(args)
 		digests = append(digests, e.ArgumentsSHA256)

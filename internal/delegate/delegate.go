@@ -21,24 +21,15 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/snippets-mcp/server/internal/auth"
 )
 
-// User is the caller to act for, as the auth layer established it.
+// User is the caller to act for, as the server's identity layer established it.
 type User struct {
 	TenantID string
 	ObjectID string
 	// Token is the validated inbound bearer token (audience: this server).
 	Token   string
 	AppOnly bool
-}
-
-// UserFrom returns the User for an authenticated identity.
-func UserFrom(id *auth.Identity) User {
-	if id == nil {
-		return User{}
-	}
-	return User{TenantID: id.TenantID, ObjectID: id.ObjectID, Token: id.BearerToken(), AppOnly: id.AppOnly}
 }
 
 // Delegator exchanges user tokens and calls Graph. It is safe for

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/auth"
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/delegate/delegatetest"
 )
@@ -375,21 +374,6 @@ func TestCancelledCallReturnsPromptly(t *testing.T) {
 	_, err := d.Profile(ctx, e.user("slow"))
 	if k := asError(t, err).Kind; k != delegate.KindTimeout {
 		t.Errorf("kind = %q, want timeout for a cancelled call", k)
-	}
-}
-
-func TestUserFrom(t *testing.T) {
-	t.Parallel()
-	id := (auth.Identity{TenantID: "t", ObjectID: "o", AppOnly: false}).WithBearerToken("tok")
-	if got, want := delegate.UserFrom(id), (delegate.User{TenantID: "t", ObjectID: "o", Token: "tok"}); got != want {
-		t.Errorf("UserFrom = %+v, want %+v", got, want)
-	}
-	app := &auth.Identity{TenantID: "t", ObjectID: "sp", AppOnly: true}
-	if got := delegate.UserFrom(app); !got.AppOnly || got.Token != "" {
-		t.Errorf("UserFrom(app-only) = %+v", got)
-	}
-	if got := delegate.UserFrom(nil); got != (delegate.User{}) {
-		t.Errorf("UserFrom(nil) = %+v", got)
 	}
 }
 

@@ -1,6 +1,9 @@
-// Package auth turns an HTTP request into a caller identity and decides
-// which tools that caller may use. Identity never comes from tool arguments.
-package auth
+// Package identity says who is calling: it turns the credentials of an
+// HTTP request (a platform principal, a bearer token, or the fixed local
+// identity) into an Identity. It decides nothing about what the caller may
+// do (see package policy) and never reads the request body. Identity never
+// comes from tool arguments.
+package identity
 
 import (
 	"context"

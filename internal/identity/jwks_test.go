@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"crypto/ecdsa"
@@ -15,7 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 func TestNewJWTStartErrors(t *testing.T) {

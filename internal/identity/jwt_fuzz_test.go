@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // jwtRejectReasons is every reason Authenticate may give; anything else could

@@ -1,4 +1,8 @@
-package auth
+// Package policy decides which tools a caller may use: one rule per tool,
+// from the tool's class, optionally tightened (never loosened) by an
+// operator's policy document. It is the only place such decisions are made,
+// and knows nothing of how the identity was established.
+package policy
 
 import (
 	"bytes"
@@ -7,10 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // Class is what a tool does, which sets its default permission.
@@ -27,20 +32,11 @@ const (
 // only move a tool up, and then the tool needs both classes' defaults.
 var classRank = map[Class]int{ClassRead: 0, ClassWrite: 1, ClassDestructive: 2, ClassAdmin: 3}
 
-// App roles and the delegated scope defined on the server's Entra app.
-const (
-	RoleRead    = "Snippets.Read"
-	RoleWrite   = "Snippets.Write"
-	RoleDelete  = "Snippets.Delete"
-	RoleApprove = "Snippets.Approve"
-	ScopeUser   = "user_impersonation"
-)
-
 // The names a policy file may use; anything else is a typo that would
 // otherwise lock callers out (or be taken for a permission nobody holds).
 var (
-	knownRoles  = []string{RoleRead, RoleWrite, RoleDelete, RoleApprove}
-	knownScopes = []string{ScopeUser}
+	knownRoles  = []string{identity.RoleRead, identity.RoleWrite, identity.RoleDelete, identity.RoleApprove}
+	knownScopes = []string{identity.ScopeUser}
 )
 
 // Rule says who may call one tool. Each requirement is a list of names of
@@ -58,18 +54,18 @@ type Rule struct {
 
 // DefaultRule is the built-in rule of a tool class (see docs/SECURITY.md).
 func DefaultRule(c Class) Rule {
-	r := Rule{Class: c, Scopes: [][]string{{ScopeUser}}}
+	r := Rule{Class: c, Scopes: [][]string{{identity.ScopeUser}}}
 	switch c {
 	case ClassRead:
-		r.AppRoles = [][]string{{RoleRead, RoleWrite}}
+		r.AppRoles = [][]string{{identity.RoleRead, identity.RoleWrite}}
 	case ClassWrite:
-		r.AppRoles = [][]string{{RoleWrite}}
+		r.AppRoles = [][]string{{identity.RoleWrite}}
 	case ClassDestructive:
-		r.Roles = [][]string{{RoleDelete}}
-		r.AppRoles = [][]string{{RoleDelete}}
+		r.Roles = [][]string{{identity.RoleDelete}}
+		r.AppRoles = [][]string{{identity.RoleDelete}}
 	case ClassAdmin:
-		r.Roles = [][]string{{RoleApprove}}
-		r.AppRoles = [][]string{{RoleApprove}}
+		r.Roles = [][]string{{identity.RoleApprove}}
+		r.AppRoles = [][]string{{identity.RoleApprove}}
 	default:
 		r.Deny = true
 	}
@@ -88,8 +84,10 @@ type entry struct {
 // Policy holds one rule per tool. A tool without a rule is denied.
 type Policy struct{ rules map[string]Rule }
 
-// NewPolicy builds the default policy for the given tools and their
-// classes, then applies the entries in file (JSON; "" for none).
+// New builds the default policy for the given tools and their classes,
+// then applies the entries of overrides, a JSON policy document (nil for
+// none; see docs/SECURITY.md). The caller reads the document, so the error
+// names neither a file nor a variable.
 //
 // An entry can only tighten the tool's default rule, never replace it: each
 // of scopes, roles and appRoles is one more requirement (hold one of the
@@ -98,7 +96,7 @@ type Policy struct{ rules map[string]Rule }
 // admin), and then that class's default requirements are added too. Unknown
 // tools, classes, fields, role or scope names, empty lists, repeated keys,
 // looser classes and entries that add nothing stop the server at start.
-func NewPolicy(classes map[string]Class, file string) (*Policy, error) {
+func New(classes map[string]Class, overrides []byte) (*Policy, error) {
 	p := &Policy{rules: make(map[string]Rule, len(classes))}
 	for name, c := range classes {
 		if !validClass(c) {
@@ -106,15 +104,11 @@ func NewPolicy(classes map[string]Class, file string) (*Policy, error) {
 		}
 		p.rules[name] = DefaultRule(c)
 	}
-	if file == "" {
+	if overrides == nil {
 		return p, nil
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("MCP_TOOL_POLICY: %w", err)
-	}
-	if err := p.apply(data); err != nil {
-		return nil, fmt.Errorf("MCP_TOOL_POLICY: %s: %w", file, err)
+	if err := p.apply(overrides); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -304,15 +298,9 @@ func (p *Policy) Tools() []string {
 	return names
 }
 
-// Rule returns the rule of a tool.
-func (p *Policy) Rule(tool string) (Rule, bool) {
-	r, ok := p.rules[tool]
-	return r, ok
-}
-
 // Allows reports whether id may call tool. Deny by default: no identity,
 // no rule, or a rule marked deny all refuse.
-func (p *Policy) Allows(id *Identity, tool string) bool {
+func (p *Policy) Allows(id *identity.Identity, tool string) bool {
 	r, ok := p.rules[tool]
 	if !ok || r.Deny || id == nil || id.TenantID == "" || id.ObjectID == "" {
 		return false

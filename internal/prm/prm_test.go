@@ -1,4 +1,4 @@
-package auth
+package prm
 
 import (
 	"crypto/tls"
@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 func TestMetadataDocument(t *testing.T) {
@@ -37,27 +39,27 @@ func TestChallenge(t *testing.T) {
 	r := httptest.NewRequest("POST", "/mcp", nil)
 	r.Host = "127.0.0.1:7071"
 	w := httptest.NewRecorder()
-	m.Challenge(w, r, ErrNoCredentials)
+	m.Challenge(w, r, identity.ErrNoCredentials)
 	want := `Bearer resource_metadata="http://127.0.0.1:7071/.well-known/oauth-protected-resource/mcp", scope="api://x/user_impersonation"`
 	if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != want {
 		t.Fatalf("%d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 	w = httptest.NewRecorder()
-	m.Challenge(w, r, &RejectError{Reason: `token "expired"`})
+	m.Challenge(w, r, &identity.RejectError{Reason: `token "expired"`})
 	if got := w.Header().Get("WWW-Authenticate"); got != want+`, error="invalid_token", error_description="token expired"` {
 		t.Fatalf("%q", got)
 	}
 }
 
 func TestRequirePutsIdentityInContext(t *testing.T) {
-	var seen *Identity
-	h := Require(NewDev(), &Metadata{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = FromContext(r.Context()) }))
+	var seen *identity.Identity
+	h := Require(identity.NewDev(), &Metadata{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = identity.FromContext(r.Context()) }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil))
-	if seen == nil || seen.Method != MethodDev {
+	if seen == nil || seen.Method != identity.MethodDev {
 		t.Fatalf("%+v", seen)
 	}
 	w := httptest.NewRecorder()
-	Require(EasyAuth{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
+	Require(identity.EasyAuth{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code != 401 {
 		t.Fatalf("easyauth without principal: %d", w.Code)
 	}
@@ -65,7 +67,7 @@ func TestRequirePutsIdentityInContext(t *testing.T) {
 
 type failing struct{}
 
-func (failing) Authenticate(*http.Request) (*Identity, error) {
+func (failing) Authenticate(*http.Request) (*identity.Identity, error) {
 	return nil, errors.New("jwks unreachable")
 }
 
@@ -101,7 +103,7 @@ func TestMetadataFromHost(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := &Metadata{ResourceURL: c.configured}
-			r := httptest.NewRequest("GET", PRMPath+"/mcp", nil)
+			r := httptest.NewRequest("GET", Path+"/mcp", nil)
 			r.Host = c.host
 			if c.tls {
 				r.TLS = &tls.ConnectionState{}
@@ -139,7 +141,7 @@ func TestChallengeWithMalformedHost(t *testing.T) {
 	r := httptest.NewRequest("POST", "/mcp", nil)
 	r.Host = "localhost:evil.example"
 	w := httptest.NewRecorder()
-	m.Challenge(w, r, ErrNoCredentials)
+	m.Challenge(w, r, identity.ErrNoCredentials)
 	if got, want := w.Code, http.StatusUnauthorized; got != want {
 		t.Fatalf("status: got %d, want %d", got, want)
 	}
@@ -152,21 +154,21 @@ func TestChallengeWithMalformedHost(t *testing.T) {
 }
 
 type fixed struct {
-	id  *Identity
+	id  *identity.Identity
 	err error
 }
 
-func (f fixed) Authenticate(*http.Request) (*Identity, error) { return f.id, f.err }
+func (f fixed) Authenticate(*http.Request) (*identity.Identity, error) { return f.id, f.err }
 
 func TestRequireOnRefused(t *testing.T) {
 	cases := []struct {
 		name       string
-		a          Authenticator
+		a          identity.Authenticator
 		wantStatus int // 0: the hook must not run
 	}{
-		{"accepted", NewDev(), 0},
-		{"no credentials", fixed{err: ErrNoCredentials}, http.StatusUnauthorized},
-		{"rejected", fixed{err: &RejectError{Reason: "token expired"}}, http.StatusUnauthorized},
+		{"accepted", identity.NewDev(), 0},
+		{"no credentials", fixed{err: identity.ErrNoCredentials}, http.StatusUnauthorized},
+		{"rejected", fixed{err: &identity.RejectError{Reason: "token expired"}}, http.StatusUnauthorized},
 		{"no identity", fixed{}, http.StatusUnauthorized},
 		{"issuer down", failing{}, http.StatusServiceUnavailable},
 	}

@@ -1,4 +1,4 @@
-package auth
+package identity
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // jwtClock is a settable time source shared by the issuer and the validator.

@@ -1,30 +1,30 @@
-package auth
+package policy
 
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/snippets-mcp/server/internal/identity"
 )
 
 var classes = map[string]Class{"get": ClassRead, "save": ClassWrite, "delete": ClassDestructive, "approve": ClassAdmin}
 
 func TestDefaultPolicy(t *testing.T) {
-	p, err := NewPolicy(classes, "")
+	p, err := New(classes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := &Identity{TenantID: "t", ObjectID: "u", Scopes: []string{ScopeUser}}
-	deleter := &Identity{TenantID: "t", ObjectID: "d", Scopes: []string{ScopeUser}, Roles: []string{RoleDelete}}
-	readerApp := &Identity{TenantID: "t", ObjectID: "a", AppOnly: true, Roles: []string{RoleRead}}
-	bareApp := &Identity{TenantID: "t", ObjectID: "b", AppOnly: true}
-	noScope := &Identity{TenantID: "t", ObjectID: "n", Scopes: []string{"other"}}
-	noOID := &Identity{TenantID: "t", Scopes: []string{ScopeUser}}
+	user := &identity.Identity{TenantID: "t", ObjectID: "u", Scopes: []string{identity.ScopeUser}}
+	deleter := &identity.Identity{TenantID: "t", ObjectID: "d", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleDelete}}
+	readerApp := &identity.Identity{TenantID: "t", ObjectID: "a", AppOnly: true, Roles: []string{identity.RoleRead}}
+	bareApp := &identity.Identity{TenantID: "t", ObjectID: "b", AppOnly: true}
+	noScope := &identity.Identity{TenantID: "t", ObjectID: "n", Scopes: []string{"other"}}
+	noOID := &identity.Identity{TenantID: "t", Scopes: []string{identity.ScopeUser}}
 	cases := []struct {
-		id   *Identity
+		id   *identity.Identity
 		tool string
 		want bool
 	}{
@@ -45,45 +45,36 @@ func TestDefaultPolicy(t *testing.T) {
 }
 
 func TestPolicyFile(t *testing.T) {
-	p, err := NewPolicy(classes, writePolicy(t, `{"tools":{"save":{"roles":["Snippets.Write"]},"get":{"deny":true}}}`))
+	p, err := New(classes, []byte(`{"tools":{"save":{"roles":["Snippets.Write"]},"get":{"deny":true}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := &Identity{TenantID: "t", ObjectID: "u", Scopes: []string{ScopeUser}}
+	user := &identity.Identity{TenantID: "t", ObjectID: "u", Scopes: []string{identity.ScopeUser}}
 	if p.Allows(user, "save") || p.Allows(user, "get") {
 		t.Fatal("override not applied")
 	}
-	if r, _ := p.Rule("save"); r.Class != ClassWrite {
+	if r := p.rules["save"]; r.Class != ClassWrite {
 		t.Fatalf("class lost: %+v", r)
 	}
 }
 
 // Callers for the policy tables.
 var (
-	polUser        = &Identity{TenantID: "t", ObjectID: "u", Scopes: []string{ScopeUser}}
-	polWriter      = &Identity{TenantID: "t", ObjectID: "w", Scopes: []string{ScopeUser}, Roles: []string{RoleWrite}}
-	polNoScopeWr   = &Identity{TenantID: "t", ObjectID: "x", Scopes: []string{"other"}, Roles: []string{RoleWrite, RoleDelete, RoleApprove}}
-	polDeleter     = &Identity{TenantID: "t", ObjectID: "d", Scopes: []string{ScopeUser}, Roles: []string{RoleDelete}}
-	polDelApprover = &Identity{TenantID: "t", ObjectID: "da", Scopes: []string{ScopeUser}, Roles: []string{RoleDelete, RoleApprove}}
-	polAppReader   = &Identity{TenantID: "t", ObjectID: "ar", AppOnly: true, Roles: []string{RoleRead}}
-	polAppWriter   = &Identity{TenantID: "t", ObjectID: "aw", AppOnly: true, Roles: []string{RoleWrite}}
-	polAppDeleter  = &Identity{TenantID: "t", ObjectID: "ad", AppOnly: true, Roles: []string{RoleDelete}}
-	polAppAll      = &Identity{TenantID: "t", ObjectID: "aa", AppOnly: true, Roles: []string{RoleRead, RoleWrite, RoleDelete, RoleApprove}}
+	polUser        = &identity.Identity{TenantID: "t", ObjectID: "u", Scopes: []string{identity.ScopeUser}}
+	polWriter      = &identity.Identity{TenantID: "t", ObjectID: "w", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleWrite}}
+	polNoScopeWr   = &identity.Identity{TenantID: "t", ObjectID: "x", Scopes: []string{"other"}, Roles: []string{identity.RoleWrite, identity.RoleDelete, identity.RoleApprove}}
+	polDeleter     = &identity.Identity{TenantID: "t", ObjectID: "d", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleDelete}}
+	polDelApprover = &identity.Identity{TenantID: "t", ObjectID: "da", Scopes: []string{identity.ScopeUser}, Roles: []string{identity.RoleDelete, identity.RoleApprove}}
+	polAppReader   = &identity.Identity{TenantID: "t", ObjectID: "ar", AppOnly: true, Roles: []string{identity.RoleRead}}
+	polAppWriter   = &identity.Identity{TenantID: "t", ObjectID: "aw", AppOnly: true, Roles: []string{identity.RoleWrite}}
+	polAppDeleter  = &identity.Identity{TenantID: "t", ObjectID: "ad", AppOnly: true, Roles: []string{identity.RoleDelete}}
+	polAppAll      = &identity.Identity{TenantID: "t", ObjectID: "aa", AppOnly: true, Roles: []string{identity.RoleRead, identity.RoleWrite, identity.RoleDelete, identity.RoleApprove}}
 )
 
 type allowCase struct {
-	id   *Identity
+	id   *identity.Identity
 	tool string
 	want bool
-}
-
-func writePolicy(t *testing.T, doc string) string {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "policy.json")
-	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // TestPolicyEntriesOnlyTighten: an entry adds requirements to the tool's
@@ -126,9 +117,9 @@ func TestPolicyEntriesOnlyTighten(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := NewPolicy(classes, writePolicy(t, c.doc))
+			p, err := New(classes, []byte(c.doc))
 			if err != nil {
-				t.Fatalf("NewPolicy: %v", err)
+				t.Fatalf("New: %v", err)
 			}
 			for _, a := range c.allow {
 				if got := p.Allows(a.id, a.tool); got != a.want {
@@ -171,12 +162,12 @@ func TestPolicyFileRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := NewPolicy(classes, writePolicy(t, c.doc))
+			_, err := New(classes, []byte(c.doc))
 			if err == nil {
 				t.Fatalf("got no error, want one containing %q", c.want)
 			}
-			if msg := err.Error(); !strings.HasPrefix(msg, "MCP_TOOL_POLICY: ") || !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
-				t.Fatalf("got %q, want one line starting MCP_TOOL_POLICY and containing %q", msg, c.want)
+			if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
+				t.Fatalf("got %q, want one line containing %q", msg, c.want)
 			}
 		})
 	}
@@ -185,7 +176,7 @@ func TestPolicyFileRefusals(t *testing.T) {
 // TestPolicyDescribe: the effective policy in words, marking what the file changed.
 func TestPolicyDescribe(t *testing.T) {
 	t.Parallel()
-	p, err := NewPolicy(classes, writePolicy(t, `{"tools":{"get":{"appRoles":["Snippets.Write"]},"delete":{"class":"admin"},"save":{"deny":true}}}`))
+	p, err := New(classes, []byte(`{"tools":{"get":{"appRoles":["Snippets.Write"]},"delete":{"class":"admin"},"save":{"deny":true}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

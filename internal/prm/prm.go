@@ -1,4 +1,9 @@
-package auth
+// Package prm is the server's front door for credentials: it requires an
+// identity on every MCP request, answers 401 with an RFC 6750 challenge
+// that points at the Protected Resource Metadata (RFC 9728) it serves, and
+// 503 when credentials cannot be checked. Which identity sources exist is
+// package identity's business, what a caller may do package policy's.
+package prm
 
 import (
 	"encoding/json"
@@ -7,12 +12,14 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/snippets-mcp/server/internal/identity"
+
 	"github.com/snippets-mcp/server/internal/httpx"
 )
 
-// PRMPath is the RFC 9728 well-known path; the path-inserted form for the
-// MCP endpoint is PRMPath + "/mcp".
-const PRMPath = "/.well-known/oauth-protected-resource"
+// Path is the RFC 9728 well-known path; the path-inserted form for the
+// MCP endpoint is Path + "/mcp".
+const Path = "/.well-known/oauth-protected-resource"
 
 // Metadata describes this protected resource (RFC 9728) and builds the
 // 401 challenges that point clients at it.
@@ -81,13 +88,13 @@ func (m *Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *Metadata) Challenge(w http.ResponseWriter, r *http.Request, err error) {
 	var params []string
 	if _, base, ok := m.resource(r); ok {
-		params = append(params, `resource_metadata="`+base+PRMPath+`/mcp"`)
+		params = append(params, `resource_metadata="`+base+Path+`/mcp"`)
 	}
 	if len(m.Scopes) > 0 {
 		params = append(params, `scope="`+strings.Join(m.Scopes, " ")+`"`)
 	}
 	body := map[string]string{"error": "unauthorized", "error_description": "authentication required: send an Authorization: Bearer token"}
-	var rej *RejectError
+	var rej *identity.RejectError
 	if errors.As(err, &rej) {
 		params = append(params, `error="invalid_token"`, `error_description="`+quoteSafe(rej.Reason)+`"`)
 		body = map[string]string{"error": "invalid_token", "error_description": rej.Reason}
@@ -125,7 +132,7 @@ func OnRefused(f func(r *http.Request, status int, err error)) RequireOption {
 // identity in the request context. Authenticators read headers only, so
 // wire Require before anything reads the body: a refused request then
 // costs no body buffering.
-func Require(a Authenticator, m *Metadata, next http.Handler, opts ...RequireOption) http.Handler {
+func Require(a identity.Authenticator, m *Metadata, next http.Handler, opts ...RequireOption) http.Handler {
 	var o requireOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -137,10 +144,10 @@ func Require(a Authenticator, m *Metadata, next http.Handler, opts ...RequireOpt
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := a.Authenticate(r)
-		var rej *RejectError
+		var rej *identity.RejectError
 		switch {
 		case err == nil && id != nil:
-		case err == nil || errors.Is(err, ErrNoCredentials) || errors.As(err, &rej):
+		case err == nil || errors.Is(err, identity.ErrNoCredentials) || errors.As(err, &rej):
 			m.Challenge(w, r, err)
 			refused(r, http.StatusUnauthorized, err)
 			return
@@ -156,7 +163,7 @@ func Require(a Authenticator, m *Metadata, next http.Handler, opts ...RequireOpt
 			refused(r, http.StatusServiceUnavailable, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+		next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), id)))
 	})
 }
 

@@ -1,11 +1,11 @@
-package auth
+package identity
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 func benchJWT(b *testing.B, cacheSize int) {
@@ -33,18 +33,3 @@ func BenchmarkJWTAuthenticateCached(b *testing.B) { benchJWT(b, 0) }
 // BenchmarkJWTAuthenticateUncached is the cost of full verification (RS256
 // signature, claims) on every request: what the cache saves.
 func BenchmarkJWTAuthenticateUncached(b *testing.B) { benchJWT(b, -1) }
-
-// BenchmarkPolicyAllows is one per-tool decision for a delegated caller.
-func BenchmarkPolicyAllows(b *testing.B) {
-	p, err := NewPolicy(map[string]Class{"get_snippet": ClassRead, "save_snippet": ClassWrite, "delete_snippet": ClassDestructive, "approve_request": ClassAdmin}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := &Identity{TenantID: "t", ObjectID: "o", Scopes: []string{ScopeUser}, Roles: []string{RoleDelete}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if !p.Allows(id, "delete_snippet") || p.Allows(id, "approve_request") {
-			b.Fatal("wrong decision")
-		}
-	}
-}
