@@ -9,11 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,35 +57,24 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort(t testing.TB) int {
+// waitListening waits until out holds the line in which a process reports
+// the address it listens on (it was started on port 0, so the kernel chose
+// a free port and no other process can take it between a check and the
+// bind), and returns the first group of re. exited reports an early exit.
+func waitListening(t testing.TB, what string, out *syncBuffer, re *regexp.Regexp, exited func() bool, d time.Duration) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var m []string
+	if !waitFor(d, func() bool { m = re.FindStringSubmatch(out.String()); return m != nil || exited() }) || m == nil {
+		t.Fatalf("%s did not report its address within %s:\n%s", what, d, out.String())
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitTCP(t testing.TB, addr string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s after %s", addr, d)
+	return m[1]
 }
 
 // Azurite is a running Blob emulator.
 type Azurite struct {
-	Port int
-	cmd  *exec.Cmd
+	Port   int
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd.Wait returned
 }
 
 const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -94,27 +84,46 @@ func (a *Azurite) ConnString() string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", azuriteKey, a.Port)
 }
 
-// startAzurite starts Azurite on a free port with its data in a temp dir.
+// startAzurite starts Azurite on a port the kernel picks, with its data in
+// a temp dir.
 func startAzurite(t testing.TB) *Azurite {
 	t.Helper()
-	a := &Azurite{Port: freePort(t)}
-	a.start(t, t.TempDir())
+	a := &Azurite{}
+	a.start(t, t.TempDir(), &syncBuffer{})
 	return a
 }
 
-func (a *Azurite) start(t testing.TB, dir string) {
+// azuriteListening is the line Azurite prints, even with --silent, once it
+// listens; with --blobPort 0 it names the port it got.
+var azuriteListening = regexp.MustCompile(`successfully listens on http://127\.0\.0\.1:(\d+)`)
+
+// start runs Azurite on a.Port (0: a free one, then recorded in a.Port, so a
+// restart reuses it) with its data in dir and its output in out.
+func (a *Azurite) start(t testing.TB, dir string, out *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(nodeBin, "azurite-blob"),
 		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(a.Port),
 		"--location", dir, "--skipApiVersionCheck", "--silent")
-	cmd.Env = append(os.Environ(), "PATH="+nodeBin+":"+os.Getenv("PATH"))
+	cmd.Env = append(baseEnv(), "PATH="+nodeBin+":"+os.Getenv("PATH"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start azurite: %v", err)
 	}
-	a.cmd = cmd
+	a.cmd, a.exited = cmd, make(chan struct{})
+	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(a.exited)
 	t.Cleanup(a.Stop)
-	waitTCP(t, fmt.Sprintf("127.0.0.1:%d", a.Port), 30*time.Second)
+	port := waitListening(t, "azurite", out, azuriteListening, func() bool {
+		select {
+		case <-a.exited:
+			return true
+		default:
+			return false
+		}
+	}, 30*time.Second)
+	if a.Port == 0 {
+		a.Port, _ = strconv.Atoi(port)
+	}
 }
 
 // Stop kills Azurite (its whole process group).
@@ -123,7 +132,7 @@ func (a *Azurite) Stop() {
 		return
 	}
 	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-	_ = a.cmd.Wait()
+	<-a.exited
 	a.cmd = nil
 }
 
@@ -155,10 +164,10 @@ func startServer(t testing.TB, env ...string) *Server {
 // startServerBin is startServer with another build of the server.
 func startServerBin(t testing.TB, bin string, env ...string) *Server {
 	t.Helper()
-	port := freePort(t)
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &Server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd := exec.Command(bin)
-	cmd.Env = append(baseEnv(), append([]string{fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port)}, env...)...)
+	// Port 0: the server reports the port it got in its "listening" line.
+	cmd.Env = append(baseEnv(), append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=0"}, env...)...)
 	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start server: %v", err)
@@ -174,26 +183,31 @@ func startServerBin(t testing.TB, bin string, env ...string) *Server {
 			t.Logf("server stderr:\n%s", s.Stderr())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
+	var exitErr error
+	addr := waitListening(t, "server", s.stderr, serverListening, func() bool {
 		select {
-		case err := <-s.done:
-			t.Fatalf("server exited at start: %v\n%s", err, s.Stderr())
+		case exitErr = <-s.done:
+			s.done <- exitErr // for Wait in the cleanup
+			return true
 		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not healthy after 20s:\n%s", s.Stderr())
-		}
-		time.Sleep(50 * time.Millisecond)
+	}, 20*time.Second)
+	s.URL = "http://" + addr
+	// It listens once it logged the address: one health check, no polling.
+	resp, err := http.Get(s.URL + "/healthz")
+	if err != nil {
+		t.Fatalf("server at %s: %v\n%s", s.URL, err, s.Stderr())
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("server /healthz: got %d, want 200\n%s", resp.StatusCode, s.Stderr())
+	}
+	return s
 }
+
+// serverListening is the server's log line once it listens.
+var serverListening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 
 // baseEnv is a minimal environment: no settings leak in from the developer's shell.
 func baseEnv() []string {

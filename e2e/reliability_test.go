@@ -23,16 +23,12 @@ import (
 // containers in the background after it starts.
 func waitStorage(t *testing.T, c *http.Client, mcpURL string, headers ...string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := tool(c, mcpURL, "save_snippet", map[string]any{"snippetname": "ready", "snippet": "ready"}, headers...)
-		if r.ok() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("storage not ready after 20s: %s", r)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var r reply
+	if !waitFor(20*time.Second, func() bool {
+		r = tool(c, mcpURL, "save_snippet", map[string]any{"snippetname": "ready", "snippet": "ready"}, headers...)
+		return r.ok()
+	}) {
+		t.Fatalf("storage not ready after 20s: %s", r)
 	}
 }
 
@@ -105,16 +101,11 @@ func TestStorageOutageMidLoad(t *testing.T) {
 	phase.Store("restarting")
 	az.restart(t)
 	phase.Store("after")
-	recovered := time.Now().Add(20 * time.Second)
-	for {
+	waitFor(20*time.Second, func() bool {
 		mu.Lock()
-		ok := slices.ContainsFunc(attempts, func(a attempt) bool { return a.phase == "after" && a.r.ok() })
-		mu.Unlock()
-		if ok || time.Now().After(recovered) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return slices.ContainsFunc(attempts, func(a attempt) bool { return a.phase == "after" && a.r.ok() })
+	})
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
@@ -223,15 +214,9 @@ func TestSlowStorageRespectsDeadline(t *testing.T) {
 	}
 
 	px.SetDelay(0)
-	recovered := false
-	for range 20 {
-		if r := tool(c, srv.MCPURL(), "get_snippet", map[string]any{"snippetname": "ready"}); r.ok() {
-			recovered = true
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !recovered {
+	if !waitFor(2*time.Second, func() bool {
+		return tool(c, srv.MCPURL(), "get_snippet", map[string]any{"snippetname": "ready"}).ok()
+	}) {
 		t.Fatal("storage calls did not recover once storage was fast again")
 	}
 

@@ -235,3 +235,18 @@ func TestMakeRunRespectsSettings(t *testing.T) {
 		r.interrupt(t)
 	})
 }
+
+// freePort asks the kernel for a free loopback port and releases it. Only
+// the run-local tests use it: the script takes fixed ports the way a
+// user's `make run` does (and the tests check each is free again after
+// Ctrl-C), so it cannot be started on port 0. Everything else in this
+// package starts on port 0 and reads the address its process reports.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
