@@ -65,7 +65,9 @@ func (EasyAuth) Authenticate(r *http.Request) (*Identity, error) {
 	if pid := r.Header.Get(HeaderPrincipalID); pid != "" && !strings.EqualFold(pid, id.ObjectID) {
 		return nil, &RejectError{Reason: "principal headers disagree"}
 	}
-	if tok, ok := bearer(r); ok {
+	// The platform validated the token; it is kept, by the same reading
+	// rules as in jwt mode, only as the on-behalf-of assertion.
+	if tok, err := bearerToken(r.Header); err == nil {
 		id = id.WithBearerToken(tok)
 	}
 	return id, nil
@@ -158,18 +160,4 @@ func appendUnique(list []string, v string) []string {
 		}
 	}
 	return append(list, v)
-}
-
-// bearer returns the token of a single "Authorization: Bearer" header.
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Values("Authorization")
-	if len(h) != 1 {
-		return "", false
-	}
-	scheme, tok, ok := strings.Cut(h[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }

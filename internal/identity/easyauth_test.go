@@ -206,3 +206,38 @@ func TestDevIgnoresHeaders(t *testing.T) {
 		t.Fatalf("%+v %v", id, err)
 	}
 }
+
+// TestEasyAuthKeepsOnlyABearerToken: behind built-in auth the token is kept
+// for on-behalf-of by the same reading of Authorization as in jwt mode.
+func TestEasyAuthKeepsOnlyABearerToken(t *testing.T) {
+	principal := principalHeader(`{"claims":[{"typ":"tid","val":"t"},{"typ":"oid","val":"o"},{"typ":"scp","val":"user_impersonation"},{"typ":"azp","val":"agent"}]}`)
+	cases := []struct {
+		name    string
+		headers []string
+		want    string
+	}{
+		{"bearer", []string{"Bearer abc.def.ghi"}, "abc.def.ghi"},
+		{"scheme in any case", []string{"bEaReR abc.def.ghi"}, "abc.def.ghi"},
+		{"none", nil, ""},
+		{"basic", []string{"Basic dXNlcjpwYXNz"}, ""},
+		{"two headers", []string{"Bearer a.b.c", "Bearer d.e.f"}, ""},
+		{"not a token", []string{`Bearer a"b`}, ""},
+		{"empty", []string{"Bearer "}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/mcp", nil)
+			r.Header.Set(HeaderPrincipal, principal)
+			for _, h := range c.headers {
+				r.Header.Add("Authorization", h)
+			}
+			id, err := (EasyAuth{}).Authenticate(r)
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if got := id.BearerToken(); got != c.want {
+				t.Errorf("token: got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -197,7 +197,7 @@ func jwtCheckRedirect(req *http.Request, via []*http.Request) error {
 // another error only when the issuer's keys cannot be fetched (a server-side
 // failure).
 func (a *JWTAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
-	raw, err := jwtBearerToken(r.Header)
+	raw, err := bearerToken(r.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -226,9 +226,9 @@ func (a *JWTAuthenticator) finish(id Identity, raw string) *Identity {
 
 func jwtReject(reason string) error { return &RejectError{Reason: reason} }
 
-// jwtBearerToken extracts the token from exactly one Authorization header with
-// the Bearer scheme (any case).
-func jwtBearerToken(h http.Header) (string, error) {
+// bearerToken extracts the token from exactly one Authorization header with
+// the Bearer scheme (any case): the one reading of that header, in every mode.
+func bearerToken(h http.Header) (string, error) {
 	values := h.Values("Authorization")
 	switch {
 	case len(values) == 0:
