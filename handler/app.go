@@ -90,7 +90,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	mcpH = httpx.RequireJSON(mcpH)
 	// Authentication reads headers only and runs before any body byte is
 	// read, so a refused request costs no buffering; refusals are audited.
-	mcpH = prm.Require(authn, meta, mcpH, prm.OnRefused(newRefusals(auditor).record))
+	mcpH = prm.Require(authn, meta, mcpH, prm.Options{OnRefused: newRefusals(auditor).record})
 	mcpH = httpx.PostOnly(mcpH)
 
 	mux := http.NewServeMux()

@@ -41,7 +41,7 @@ func newRefusals(a *audit.Auditor) *refusals {
 	return &refusals{auditor: a, now: time.Now}
 }
 
-// record is the prm.OnRefused hook.
+// record is the prm.Options.OnRefused hook.
 func (f *refusals) record(r *http.Request, status int, err error) {
 	now := f.now()
 	skipped, ok := f.admit(now)

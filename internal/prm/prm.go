@@ -111,35 +111,26 @@ func (m *Metadata) Challenge(w http.ResponseWriter, r *http.Request, err error) 
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// RequireOption tunes Require.
-type RequireOption func(*requireOptions)
-
-type requireOptions struct {
-	onRefused func(r *http.Request, status int, err error)
-}
-
-// OnRefused has Require call f after it answered a request with 401
-// (status http.StatusUnauthorized; err is nil, ErrNoCredentials or a
-// *RejectError) or 503 (the credentials could not be checked; err says
-// why, and may name the issuer's URLs). It lets the caller record failed
-// access without this package knowing about audit. f runs in the request's
-// goroutine, so it must be quick.
-func OnRefused(f func(r *http.Request, status int, err error)) RequireOption {
-	return func(o *requireOptions) { o.onRefused = f }
+// Options tune Require. The zero value is ready to use.
+type Options struct {
+	// OnRefused, when set, is called after Require answered a request with
+	// 401 (status http.StatusUnauthorized; err is nil,
+	// identity.ErrNoCredentials or an *identity.RejectError) or 503 (the
+	// credentials could not be checked; err says why, and may name the
+	// issuer's URLs). It lets the caller record failed access without this
+	// package knowing about audit. It runs in the request's goroutine, so
+	// it must be quick.
+	OnRefused func(r *http.Request, status int, err error)
 }
 
 // Require authenticates every request before next sees it, and puts the
 // identity in the request context. Authenticators read headers only, so
 // wire Require before anything reads the body: a refused request then
 // costs no body buffering.
-func Require(a identity.Authenticator, m *Metadata, next http.Handler, opts ...RequireOption) http.Handler {
-	var o requireOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+func Require(a identity.Authenticator, m *Metadata, next http.Handler, o Options) http.Handler {
 	refused := func(r *http.Request, status int, err error) {
-		if o.onRefused != nil {
-			o.onRefused(r, status, err)
+		if o.OnRefused != nil {
+			o.OnRefused(r, status, err)
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -53,13 +53,13 @@ func TestChallenge(t *testing.T) {
 
 func TestRequirePutsIdentityInContext(t *testing.T) {
 	var seen *identity.Identity
-	h := Require(identity.NewDev(), &Metadata{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = identity.FromContext(r.Context()) }))
+	h := Require(identity.NewDev(), &Metadata{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = identity.FromContext(r.Context()) }), Options{})
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/mcp", nil))
 	if seen == nil || seen.Method != identity.MethodDev {
 		t.Fatalf("%+v", seen)
 	}
 	w := httptest.NewRecorder()
-	Require(identity.EasyAuth{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
+	Require(identity.EasyAuth{}, &Metadata{}, http.NotFoundHandler(), Options{}).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code != 401 {
 		t.Fatalf("easyauth without principal: %d", w.Code)
 	}
@@ -73,7 +73,7 @@ func (failing) Authenticate(*http.Request) (*identity.Identity, error) {
 
 func TestRequireUnavailableIs503(t *testing.T) {
 	w := httptest.NewRecorder()
-	Require(failing{}, &Metadata{}, http.NotFoundHandler()).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
+	Require(failing{}, &Metadata{}, http.NotFoundHandler(), Options{}).ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || w.Header().Get("WWW-Authenticate") != "" {
 		t.Fatalf("%d %v", w.Code, w.Header())
 	}
@@ -176,9 +176,9 @@ func TestRequireOnRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var gotStatus int
 			var gotErr error
-			h := Require(c.a, &Metadata{}, http.NotFoundHandler(), OnRefused(func(r *http.Request, status int, err error) {
+			h := Require(c.a, &Metadata{}, http.NotFoundHandler(), Options{OnRefused: func(r *http.Request, status int, err error) {
 				gotStatus, gotErr = status, err
-			}))
+			}})
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 			if gotStatus != c.wantStatus {
