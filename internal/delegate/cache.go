@@ -74,12 +74,6 @@ func (c *cache[V]) remove(key string) {
 	}
 }
 
-func (c *cache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
 // userKey binds a cache entry to the tenant, the user and the exact inbound
 // token, so one user's delegated token never serves another user, and a new
 // inbound token (new sign-in, new claims) gets a fresh exchange.

@@ -178,3 +178,10 @@ func TestEntraCodes(t *testing.T) {
 		}
 	}
 }
+
+// len is the number of cached credentials (tests only).
+func (c *cache[V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}

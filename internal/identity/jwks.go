@@ -250,10 +250,3 @@ func (s *jwksCache) refresh(ctx context.Context, wait bool) error {
 	// A client that hangs up must not abort the fetch others wait for.
 	return s.fetchLocked(context.WithoutCancel(ctx))
 }
-
-// fetchCount reports how many fetches were attempted; tests use it.
-func (s *jwksCache) fetchCount() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.fetches
-}

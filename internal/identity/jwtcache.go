@@ -75,9 +75,3 @@ func (c *jwtCache) makeRoom(now time.Time) {
 		delete(c.entries, k)
 	}
 }
-
-func (c *jwtCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
