@@ -76,32 +76,66 @@ func (EasyAuth) Authenticate(r *http.Request) (*Identity, error) {
 // ParsePrincipal decodes the values of the X-MS-CLIENT-PRINCIPAL header.
 // Exactly one value is accepted.
 func ParsePrincipal(values []string) (*Identity, error) {
+	p, err := decodePrincipal(values)
+	if err != nil {
+		return nil, err
+	}
+	id, single, idTokenMark, err := p.claims()
+	if err != nil {
+		return nil, err
+	}
+	id.TenantID, id.ObjectID = single["tid"], single["oid"]
+	id.ClientID = cmp.Or(single["azp"], single["appid"])
+	if id.TenantID == "" || id.ObjectID == "" {
+		return nil, &RejectError{Reason: "principal has no tenant or object id"}
+	}
+	// The platform validated the token; what kind of token it was is ours to
+	// check, with the same rules as jwt mode (tokenKind.appOnly).
+	kind := tokenKind{objectID: id.ObjectID, subject: single["sub"], hasClient: id.ClientID != "",
+		idTokenMark: idTokenMark, scopes: id.Scopes}
+	if v, ok := single["idtyp"]; ok {
+		kind.idType = &v
+	}
+	if id.AppOnly, err = kind.appOnly(); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// decodePrincipal reads the one header value: base64 (padded or not) of
+// the principal's JSON, bounded in size.
+func decodePrincipal(values []string) (principal, error) {
+	var p principal
 	if len(values) != 1 {
-		return nil, &RejectError{Reason: "expected exactly one principal header"}
+		return p, &RejectError{Reason: "expected exactly one principal header"}
 	}
 	v := strings.TrimSpace(values[0])
 	if len(v) > maxPrincipalBytes {
-		return nil, &RejectError{Reason: "principal header too large"}
+		return p, &RejectError{Reason: "principal header too large"}
 	}
 	raw, err := base64.StdEncoding.DecodeString(v)
 	if err != nil {
 		if raw, err = base64.RawStdEncoding.DecodeString(v); err != nil {
-			return nil, &RejectError{Reason: "principal header is not base64"}
+			return p, &RejectError{Reason: "principal header is not base64"}
 		}
 	}
-	var p principal
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, &RejectError{Reason: "principal header is not a principal"}
+		return p, &RejectError{Reason: "principal header is not a principal"}
 	}
-	id := &Identity{Method: MethodEasyAuth}
+	return p, nil
+}
+
+// claims reads the claims into an identity: the single-valued ones (which
+// must not disagree when repeated) into single, the rest onto id.
+func (p principal) claims() (id *Identity, single map[string]string, idTokenMark bool, err error) {
+	id = &Identity{Method: MethodEasyAuth}
 	nameType := canonical(p.NameType)
-	single := make(map[string]string, len(singleClaims))
-	var idTokenMark bool
+	single = make(map[string]string, len(singleClaims))
 	for _, c := range p.Claims {
 		typ := canonical(c.Type)
 		if singleClaims[typ] {
 			if v, seen := single[typ]; seen && v != c.Value {
-				return nil, &RejectError{Reason: reasonConflictingClaims}
+				return nil, nil, false, &RejectError{Reason: reasonConflictingClaims}
 			}
 			single[typ] = c.Value
 			continue
@@ -126,24 +160,7 @@ func ParsePrincipal(values []string) (*Identity, error) {
 			}
 		}
 	}
-	id.TenantID, id.ObjectID = single["tid"], single["oid"]
-	id.ClientID = cmp.Or(single["azp"], single["appid"])
-	if id.TenantID == "" || id.ObjectID == "" {
-		return nil, &RejectError{Reason: "principal has no tenant or object id"}
-	}
-	// The platform validated the token; what kind of token it was is ours to
-	// check, with the same rules as jwt mode (tokenKind.appOnly).
-	kind := tokenKind{objectID: id.ObjectID, subject: single["sub"], hasClient: id.ClientID != "",
-		idTokenMark: idTokenMark, scopes: id.Scopes}
-	if v, ok := single["idtyp"]; ok {
-		kind.idType = &v
-	}
-	appOnly, err := kind.appOnly()
-	if err != nil {
-		return nil, err
-	}
-	id.AppOnly = appOnly
-	return id, nil
+	return id, single, idTokenMark, nil
 }
 
 func canonical(t string) string {

@@ -428,42 +428,13 @@ func jwtKeyFits(k jose.JSONWebKey, alg string) bool {
 // check applies the claim rules to a token whose signature is good.
 func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Time, error) {
 	var none time.Time
-	if c.Expiry == nil {
-		return Identity{}, none, jwtReject(jwtReasonNoExpiry)
+	until, err := a.checkTimes(c, now)
+	if err != nil {
+		return Identity{}, none, err
 	}
-	until := c.Expiry.Time().Add(a.skew)
-	if !now.Before(until) {
-		return Identity{}, none, jwtReject(jwtReasonExpired)
+	if err := a.checkParties(c); err != nil {
+		return Identity{}, none, err
 	}
-	late := now.Add(a.skew)
-	if c.NotBefore != nil && late.Before(c.NotBefore.Time()) {
-		return Identity{}, none, jwtReject(jwtReasonNotYetValid)
-	}
-	if c.IssuedAt != nil && late.Before(c.IssuedAt.Time()) {
-		return Identity{}, none, jwtReject(jwtReasonNotYetValid)
-	}
-	// Without a tenant and object id a caller cannot own anything. sub is
-	// no substitute for oid: Entra makes sub different per application, so
-	// the same user would get a different private space here than through
-	// the platform principal.
-	if c.TenantID == "" || c.ObjectID == "" {
-		return Identity{}, none, jwtReject(jwtReasonSubject)
-	}
-	if len(a.tenants) > 0 && !slices.Contains(a.tenants, c.TenantID) {
-		return Identity{}, none, jwtReject(jwtReasonTenant)
-	}
-	wantIssuer := a.issuer
-	if a.multiTenant {
-		// Safe: tid is one of the configured tenants by now.
-		wantIssuer = strings.ReplaceAll(a.issuer, TenantPlaceholder, c.TenantID)
-	}
-	if c.Issuer != wantIssuer {
-		return Identity{}, none, jwtReject(jwtReasonIssuer)
-	}
-	if !slices.ContainsFunc(a.audiences, c.Audience.Contains) {
-		return Identity{}, none, jwtReject(jwtReasonAudience)
-	}
-
 	kind := tokenKind{
 		objectID:    c.ObjectID,
 		subject:     c.Subject,
@@ -491,4 +462,50 @@ func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Ti
 		id.Scopes = nil // appOnly refuses scp, so this is only the empty result of Fields
 	}
 	return id, until, nil
+}
+
+// checkTimes applies exp (required), nbf and iat with the clock skew, and
+// returns until when the token stops being valid here.
+func (a *JWTAuthenticator) checkTimes(c *jwtClaims, now time.Time) (until time.Time, err error) {
+	if c.Expiry == nil {
+		return until, jwtReject(jwtReasonNoExpiry)
+	}
+	until = c.Expiry.Time().Add(a.skew)
+	if !now.Before(until) {
+		return time.Time{}, jwtReject(jwtReasonExpired)
+	}
+	late := now.Add(a.skew)
+	if c.NotBefore != nil && late.Before(c.NotBefore.Time()) {
+		return time.Time{}, jwtReject(jwtReasonNotYetValid)
+	}
+	if c.IssuedAt != nil && late.Before(c.IssuedAt.Time()) {
+		return time.Time{}, jwtReject(jwtReasonNotYetValid)
+	}
+	return until, nil
+}
+
+// checkParties applies the subject, tenant, issuer and audience rules.
+func (a *JWTAuthenticator) checkParties(c *jwtClaims) error {
+	// Without a tenant and object id a caller cannot own anything. sub is
+	// no substitute for oid: Entra makes sub different per application, so
+	// the same user would get a different private space here than through
+	// the platform principal.
+	if c.TenantID == "" || c.ObjectID == "" {
+		return jwtReject(jwtReasonSubject)
+	}
+	if len(a.tenants) > 0 && !slices.Contains(a.tenants, c.TenantID) {
+		return jwtReject(jwtReasonTenant)
+	}
+	wantIssuer := a.issuer
+	if a.multiTenant {
+		// Safe: tid is one of the configured tenants by now.
+		wantIssuer = strings.ReplaceAll(a.issuer, TenantPlaceholder, c.TenantID)
+	}
+	if c.Issuer != wantIssuer {
+		return jwtReject(jwtReasonIssuer)
+	}
+	if !slices.ContainsFunc(a.audiences, c.Audience.Contains) {
+		return jwtReject(jwtReasonAudience)
+	}
+	return nil
 }

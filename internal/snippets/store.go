@@ -63,49 +63,14 @@ func (s *Store) MaxSize() int64 { return s.maxSize }
 // SDK's retry then met its own earlier write) a read tells whether the
 // stored version is this call's.
 func (s *Store) Save(ctx context.Context, sp Space, name, content string, o SaveOptions) (Snippet, error) {
-	if err := ValidateName(name); err != nil {
+	if err := s.checkContent(name, content); err != nil {
 		return Snippet{}, err
-	}
-	if n := int64(len(content)); n > s.maxSize {
-		return Snippet{}, &TooLargeError{Size: n, Max: s.maxSize}
-	}
-	if !utf8.ValidString(content) {
-		return Snippet{}, &InvalidError{Msg: "snippet content is not valid UTF-8 text"}
-	}
-	if strings.TrimSpace(content) == "" {
-		// Emptying a snippet destroys it as surely as deleting it, without
-		// the approval a delete needs.
-		return Snippet{}, &InvalidError{Msg: "snippet content is empty; to remove a snippet, use delete_snippet"}
 	}
 	bc := s.c.NewBlockBlobClient(sp.prefix() + name)
 	now := time.Now().UTC()
-	created, createdBy := now, o.Author
-	cond := &blob.ModifiedAccessConditions{}
-	props, err := bc.GetProperties(ctx, nil)
-	switch {
-	case err == nil:
-		if o.IfMatch != "" && !SameETag(string(*props.ETag), o.IfMatch) {
-			return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
-		}
-		if o.KeepOthers && storage.Meta(props.Metadata, metaUpdatedBy) != o.Author {
-			cur := fromProps(name, sp, props.ETag, props.LastModified, props.Metadata)
-			if props.ContentLength != nil {
-				cur.Size = *props.ContentLength
-			}
-			return Snippet{}, &OthersContentError{Current: cur}
-		}
-		cond.IfMatch = props.ETag
-		if t, perr := time.Parse(time.RFC3339Nano, storage.Meta(props.Metadata, metaCreated)); perr == nil {
-			created = t
-		}
-		createdBy = storage.Meta(props.Metadata, metaCreatedBy)
-	case storage.IsNotFound(err):
-		if o.IfMatch != "" {
-			return Snippet{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
-		}
-		cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
-	default:
-		return Snippet{}, s.wrap("save", name, err)
+	w, err := s.precondition(ctx, bc, sp, name, o, now)
+	if err != nil {
+		return Snippet{}, err
 	}
 	sum := sha256.Sum256([]byte(content))
 	digest := hex.EncodeToString(sum[:])
@@ -113,14 +78,14 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 	tctx, tries := storage.Track(ctx)
 	resp, err := bc.Upload(tctx, streaming.NopCloser(bytes.NewReader([]byte(content))), &blockblob.UploadOptions{
 		Metadata: map[string]*string{
-			metaCreated:   to.Ptr(created.Format(time.RFC3339Nano)),
+			metaCreated:   to.Ptr(w.created.Format(time.RFC3339Nano)),
 			metaSHA256:    to.Ptr(digest),
-			metaCreatedBy: to.Ptr(createdBy),
+			metaCreatedBy: to.Ptr(w.createdBy),
 			metaUpdatedBy: to.Ptr(o.Author),
 			metaWriteID:   to.Ptr(writeID),
 		},
 		HTTPHeaders:      &blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain; charset=utf-8")},
-		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: cond},
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: w.cond},
 	})
 	if err != nil {
 		return s.settleSave(ctx, bc, sp, name, writeID, tries, err)
@@ -131,9 +96,72 @@ func (s *Store) Save(ctx context.Context, sp Space, name, content string, o Save
 	}
 	return Snippet{
 		Name: name, Shared: sp.IsShared(), Size: int64(len(content)), SHA256: digest,
-		ETag: QuoteETag(string(*resp.ETag)), Created: created, Updated: updated,
-		CreatedBy: createdBy, UpdatedBy: o.Author,
+		ETag: QuoteETag(string(*resp.ETag)), Created: w.created, Updated: updated,
+		CreatedBy: w.createdBy, UpdatedBy: o.Author,
 	}, nil
+}
+
+// checkContent refuses what may never be stored: a bad name, content over
+// the size limit, not UTF-8, or empty.
+func (s *Store) checkContent(name, content string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if n := int64(len(content)); n > s.maxSize {
+		return &TooLargeError{Size: n, Max: s.maxSize}
+	}
+	if !utf8.ValidString(content) {
+		return &InvalidError{Msg: "snippet content is not valid UTF-8 text"}
+	}
+	if strings.TrimSpace(content) == "" {
+		// Emptying a snippet destroys it as surely as deleting it, without
+		// the approval a delete needs.
+		return &InvalidError{Msg: "snippet content is empty; to remove a snippet, use delete_snippet"}
+	}
+	return nil
+}
+
+// write is what a save learned from the version it read: the condition
+// its upload carries and the creation fields it keeps.
+type write struct {
+	cond      *blob.ModifiedAccessConditions
+	created   time.Time
+	createdBy string
+}
+
+// precondition reads the current version and decides the upload's
+// condition: If-Match on what was read, or If-None-Match: * for a new
+// snippet. It refuses a save the options rule out (another version than
+// IfMatch, someone else's content under KeepOthers).
+func (s *Store) precondition(ctx context.Context, bc *blockblob.Client, sp Space, name string, o SaveOptions, now time.Time) (write, error) {
+	w := write{cond: &blob.ModifiedAccessConditions{}, created: now, createdBy: o.Author}
+	props, err := bc.GetProperties(ctx, nil)
+	switch {
+	case err == nil:
+		if o.IfMatch != "" && !SameETag(string(*props.ETag), o.IfMatch) {
+			return write{}, fmt.Errorf("save snippet %q: %w", name, ErrConflict)
+		}
+		if o.KeepOthers && storage.Meta(props.Metadata, metaUpdatedBy) != o.Author {
+			cur := fromProps(name, sp, props.ETag, props.LastModified, props.Metadata)
+			if props.ContentLength != nil {
+				cur.Size = *props.ContentLength
+			}
+			return write{}, &OthersContentError{Current: cur}
+		}
+		w.cond.IfMatch = props.ETag
+		if t, perr := time.Parse(time.RFC3339Nano, storage.Meta(props.Metadata, metaCreated)); perr == nil {
+			w.created = t
+		}
+		w.createdBy = storage.Meta(props.Metadata, metaCreatedBy)
+	case storage.IsNotFound(err):
+		if o.IfMatch != "" {
+			return write{}, fmt.Errorf("save snippet %q: %w", name, ErrNotFound)
+		}
+		w.cond.IfNoneMatch = to.Ptr(azcore.ETagAny)
+	default:
+		return write{}, s.wrap("save", name, err)
+	}
+	return w, nil
 }
 
 // settleSave turns a failed upload into a true answer. A precondition
