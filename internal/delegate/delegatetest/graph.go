@@ -20,15 +20,19 @@ type Graph struct {
 	recorder
 	srv   *httptest.Server
 	entra *Entra
+	stop  chan struct{} // closed at cleanup to release hanging handlers
 }
 
 // NewGraph starts a Graph stand-in that trusts entra's tokens, and sets
 // entra.Scope to this Graph's ".default" scope. It is closed when the test ends.
 func NewGraph(t testing.TB, entra *Entra) *Graph {
-	g := &Graph{entra: entra}
+	g := &Graph{entra: entra, stop: make(chan struct{})}
 	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(g.serve))
 	g.srv.StartTLS() // after the assignment: handlers read g.srv.URL
 	t.Cleanup(g.srv.Close)
+	// Runs first (cleanups are LIFO). Not entra's stop: that closes only
+	// after this server's Close, which waits for the hanging handlers.
+	t.Cleanup(func() { close(g.stop) })
 	entra.Scope = "https://" + g.Host() + "/.default"
 	return g
 }
@@ -73,7 +77,7 @@ func (g *Graph) serve(w http.ResponseWriter, r *http.Request) {
 	case "g500":
 		writeJSON(w, http.StatusInternalServerError, graphErr("generalException"))
 	case "gslow":
-		hang(r, g.entra.stop)
+		hang(r, g.stop)
 	case "gredirect":
 		// The delegated token must not follow a redirect to another host.
 		http.Redirect(w, r, g.entra.srv.URL+"/collect", http.StatusTemporaryRedirect)

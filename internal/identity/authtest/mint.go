@@ -189,9 +189,10 @@ func (iss *Issuer) NoneToken(t testing.TB, c Claims) string {
 // token choose the algorithm would accept it.
 func (iss *Issuer) HS256WithPublicKey(t testing.TB, c Claims) string {
 	t.Helper()
-	key := jose.JSONWebKey{Key: iss.PublicKeyPEM(t), KeyID: iss.ActiveKeyID()}
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	return sign(t, jose.SigningKey{Algorithm: jose.HS256, Key: key}, opts, iss.ClaimsMap(c))
+	// go-jose puts a JSONWebKey's kid in the header only for asymmetric
+	// keys, so the kid is set as a header of its own.
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), iss.ActiveKeyID())
+	return sign(t, jose.SigningKey{Algorithm: jose.HS256, Key: iss.PublicKeyPEM(t)}, opts, iss.ClaimsMap(c))
 }
 
 // Forge assembles a compact token from an arbitrary header, the claims

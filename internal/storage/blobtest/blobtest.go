@@ -15,6 +15,7 @@
 package blobtest
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -127,6 +128,14 @@ func (h *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f = rule(r)
 	}
 	if f.Delay > 0 {
+		// The server notices a client that gave up only once the body is
+		// read: without this, a delayed write waits out its delay and then
+		// acts for a client long gone (and Close waits for it).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-time.After(f.Delay):
 		case <-r.Context().Done():
