@@ -597,3 +597,41 @@ func addOtherAPIWithBody(rows []map[string]any) []map[string]any {
 		"Url": "https://apim-x.azure-api.net/echo/resource", "Method": "GET", "CorrelationId": "other",
 		"ResponseCode": 200.0, "BackendResponseCode": 200.0, "ResponseBody": "hello", "BackendResponseBody": "hello"})
 }
+
+// TestSLOWorkbookQueries runs the workbook's tiles as slo.bicep builds them
+// (figure: the file over the range as one period; trend: the file per hour)
+// over the e2e events: each yields rows with the breach column.
+func TestSLOWorkbookQueries(t *testing.T) {
+	t.Parallel()
+	golden := loadGolden(t)
+	bicep := readFileT(t, sloBicep)
+	for _, want := range []string{
+		"query: replace(replace(a.query, binLine, windowBinLine), knownAgentsLine, knownAgentsValue)",
+		"query: replace(a.query, knownAgentsLine, knownAgentsValue)",
+	} {
+		if !strings.Contains(bicep, want) {
+			t.Errorf("%s lacks the workbook query %s", sloBicep, want)
+		}
+	}
+	env := &kqlEnv{tables: map[string]*kqlTable{
+		"AppEvents":                {cols: appEventCols, rows: cloneRows(golden)},
+		"ApiManagementGatewayLogs": {cols: gatewayCols, rows: gatewayRows(golden)},
+	}}
+	for _, r := range sloRules {
+		src := readSLO(t, r.file)
+		for tile, q := range map[string]string{
+			"figure": alertQuery(src, []string{e2eAgent}, ""),
+			"trend":  strings.Replace(src, knownAgentsLine, `let known_agents = dynamic(["`+e2eAgent+`"]);`, 1),
+		} {
+			t.Run(r.name+"/"+tile, func(t *testing.T) {
+				out, err := runKQL(q, env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out.rows) == 0 || !slices.Contains(out.cols, "breach") {
+					t.Errorf("got %d rows, columns %v; want rows with a breach column", len(out.rows), out.cols)
+				}
+			})
+		}
+	}
+}
