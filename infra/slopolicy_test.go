@@ -408,4 +408,3 @@ func readFileT(t *testing.T, path string) string {
 	}
 	return string(b)
 }
-
