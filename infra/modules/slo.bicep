@@ -153,6 +153,10 @@ resource alerts 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [
         ]
       }
       autoMitigate: true
+      // A new workspace has no AppEvents or gateway tables until the first
+      // events arrive; validating the query at creation would fail the first
+      // azd up.
+      skipQueryValidation: true
       actions: {
         actionGroups: [
           actionGroup.id
