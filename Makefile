@@ -16,9 +16,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 run: tools-run build
 	@AUTH=$(AUTH) ./scripts/run-local.sh
 
-## test: vet, unit and end-to-end tests (race detector on), short fuzz runs
+## test: vet, unit and end-to-end tests (race detector on), short fuzz runs; the offline
+## infra checks, a module of their own (infra/go.mod: cgo, tree-sitter), after the server's
 test: tools vet
 	$(GO) test -race -count=1 -timeout 25m ./...
+	cd infra && $(GO) test -race -count=1 -timeout 25m ./...
 	$(MAKE) --no-print-directory fuzz
 
 build:
@@ -56,6 +58,7 @@ help:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
+	cd infra && $(GO) vet ./...
 
 ## fuzz: short runs of every fuzz target (FUZZTIME=5m for a longer run)
 FUZZTIME ?= 8s

@@ -111,6 +111,27 @@ param allowedOrigins array = []
 @description('How long an approval request for a destructive tool stays valid.')
 param approvalTtl string = '15m'
 
+@description('E-mail address that receives the SLO alerts (docs/SLO.md); empty: none.')
+param sloAlertEmail string = ''
+
+@description('More receivers of the SLO action group: e-mail [{ name, emailAddress }] and webhook [{ name, serviceUri }].')
+param sloEmailReceivers array = []
+param sloWebhookReceivers array = []
+
+@description('Create the Azure Policy definition that audits or denies response-body logging on the MCP API (needs Microsoft.Authorization/policyDefinitions/write on the subscription: Owner or Resource Policy Contributor).')
+param sloPolicyDefinitionEnabled bool = true
+
+@description('Assign that policy to the resource group (needs Microsoft.Authorization/policyAssignments/write).')
+param sloPolicyAssignmentEnabled bool = false
+
+@allowed([
+  'Audit'
+  'Deny'
+  'Disabled'
+])
+@description('Effect of the policy assignment.')
+param sloPolicyEffect string = 'Audit'
+
 var tags = {
   'azd-env-name': environmentName
 }
@@ -237,6 +258,7 @@ module apim 'modules/apim.bicep' = if (apimEnabled) {
     customDomainCertificateSecretId: apimCustomDomainCertificateSecretId
     appInsightsConnectionString: monitoring.outputs.connectionString
     applicationInsightsId: monitoring.outputs.applicationInsightsId
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -327,6 +349,32 @@ output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output SERVICE_MCP_NAME string = functionApp.outputs.name
 output SERVICE_MCP_HOSTNAME string = functionApp.outputs.defaultHostName
+
+module sloPolicy 'modules/slo-policy.bicep' = if (sloPolicyDefinitionEnabled) {
+  name: 'slo-policy'
+}
+
+module slo 'modules/slo.bicep' = {
+  name: 'slo'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    workspaceId: monitoring.outputs.workspaceId
+    gatewayLogsEnabled: apimEnabled
+    emailReceivers: concat(empty(sloAlertEmail) ? [] : [
+      {
+        name: 'slo-email'
+        emailAddress: sloAlertEmail
+      }
+    ], sloEmailReceivers)
+    webhookReceivers: sloWebhookReceivers
+    knownAgentIds: union(preAuthorizedClientIds, agentClientIds, empty(entra.outputs.publicClientId) ? [] : [entra.outputs.publicClientId])
+    policyDefinitionId: sloPolicyDefinitionEnabled && sloPolicyAssignmentEnabled ? sloPolicy.outputs.id : ''
+    policyEffect: sloPolicyEffect
+  }
+}
 
 @description('The function app\'s MCP endpoint (built-in auth); its custom domain URL when one is set.')
 output MCP_DIRECT_URL string = publicMcpUrl

@@ -32,6 +32,9 @@ param customDomainCertificateSecretId string = ''
 param appInsightsConnectionString string
 param applicationInsightsId string
 
+@description('Log Analytics workspace that receives the gateway\'s resource logs (ApiManagementGatewayLogs, ApiManagementGatewayMCPLog), read by infra/kql.')
+param workspaceId string
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   name: apimName
   location: location
@@ -141,3 +144,23 @@ resource diagnostics 'Microsoft.ApiManagement/service/diagnostics@2024-05-01' = 
 output name string = apim.name
 output gatewayUrl string = apim.properties.gatewayUrl
 output loggerId string = logger.id
+
+// Resource logs to the workspace, in resource-specific tables (Dedicated):
+// ApiManagementGatewayLogs for the correlation and SLO queries (infra/kql),
+// ApiManagementGatewayMCPLog for MCP-typed APIs. What they hold of requests
+// and responses is set by the API Management diagnostics: no service or API
+// diagnostic here logs a body, and the SLO policy audits one that would.
+resource gatewayLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: apim
+  name: 'gateway-logs-to-workspace'
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}

@@ -39,7 +39,27 @@ const tables = {
     "IsRequestSuccess:bool, LastErrorElapsed:long, LastErrorMessage:string, LastErrorReason:string, " +
     "LastErrorScope:string, LastErrorSection:string, LastErrorSource:string, Method:string, " +
     "OperationId:string, ProductId:string, Region:string, RequestBody:string, " +
-    "RequestHeaders:dynamic, ResponseCode:int, TotalTime:long, Url:string)",
+    "RequestHeaders:dynamic, ResponseBody:string, ResponseCode:int, ResponseHeaders:dynamic, " +
+    "ResponseSize:int, TotalTime:long, Url:string, UserId:string, SourceSystem:string, TenantId:string, " +
+    "Type:string, _ResourceId:string)",
+  // Written by the gateway's GatewayMCPLogs category (MCP server API type).
+  ApiManagementGatewayMCPLog:
+    "(TimeGenerated:datetime, ApiType:string, AuthenticationMethod:string, ClientName:string, " +
+    "ClientVersion:string, CorrelationId:string, Error:string, ErrorType:string, " +
+    "McpServerEndpoint:string, Method:string, OperationName:string, ProtocolVersion:string, " +
+    "Region:string, ServerName:string, ServerVersion:string, SessionId:string, ToolCount:int, " +
+    "ToolName:string, TransportType:string, SourceSystem:string, TenantId:string, Type:string, " +
+    "_ResourceId:string)",
+  // The gateway's Application Insights requests (customDimensions in Properties:
+  // "api.type", "gen_ai.operation.name", "gen_ai.tool.name", ...).
+  AppRequests:
+    "(TimeGenerated:datetime, Id:string, Source:string, Name:string, Url:string, Success:bool, " +
+    "ResultCode:string, DurationMs:real, PerformanceBucket:string, Properties:dynamic, " +
+    "Measurements:dynamic, OperationName:string, OperationId:string, ParentId:string, " +
+    "SyntheticSource:string, SessionId:string, UserId:string, UserAuthenticatedId:string, " +
+    "UserAccountId:string, AppVersion:string, AppRoleName:string, AppRoleInstance:string, " +
+    "ClientType:string, ClientIP:string, IKey:string, SDKVersion:string, ItemCount:int, " +
+    "ResourceGUID:string, SourceSystem:string, TenantId:string, Type:string, _ResourceId:string)",
 };
 
 const symbols = Object.entries(tables).map(
