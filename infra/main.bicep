@@ -118,8 +118,8 @@ param sloAlertEmail string = ''
 param sloEmailReceivers array = []
 param sloWebhookReceivers array = []
 
-@description('Create the Azure Policy definition that audits or denies response-body logging on the MCP API (needs Microsoft.Authorization/policyDefinitions/write on the subscription: Owner or Resource Policy Contributor).')
-param sloPolicyDefinitionEnabled bool = true
+@description('Create the Azure Policy definition that audits or denies response-body logging on the MCP API. Off by default so that a deployer with the documented rights (Contributor + RBAC Administrator) is not stopped; turn it on where you hold the right (needs Microsoft.Authorization/policyDefinitions/write on the subscription: Owner or Resource Policy Contributor).')
+param sloPolicyDefinitionEnabled bool = false
 
 @description('Assign that policy to the resource group (needs Microsoft.Authorization/policyAssignments/write).')
 param sloPolicyAssignmentEnabled bool = false
