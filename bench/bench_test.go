@@ -26,9 +26,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/snippets-mcp/server/bench/baseline"
-	"github.com/snippets-mcp/server/bench/load"
 	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/identity/authtest"
+	"github.com/snippets-mcp/server/internal/load"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
@@ -131,9 +131,11 @@ func (d *driver) build() {
 	d.httpBin = filepath.Join(d.work, "baseline-http")
 	// The server is built without the race detector, with trimmed paths and
 	// stripped symbols (azd's `go build -o app .` differs only by size).
-	for _, b := range []struct{ out, pkg string }{{d.serverBin, "."}, {d.mcpBin, "./bench/cmd/baseline-mcp"}, {d.httpBin, "./bench/cmd/baseline-http"}} {
+	// The baselines are built in this module (bench/), the server in its own.
+	bench := filepath.Join(d.root, "bench")
+	for _, b := range []struct{ out, dir, pkg string }{{d.serverBin, d.root, "."}, {d.mcpBin, bench, "./cmd/baseline-mcp"}, {d.httpBin, bench, "./cmd/baseline-http"}} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.out, b.pkg)
-		cmd.Dir = d.root
+		cmd.Dir = b.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			d.t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
 		}
@@ -273,11 +275,11 @@ func (d *driver) rounds(targets []load.Target, procs []*Proc, concurrency int) [
 			i := (k + r) % len(targets)
 			var before time.Duration
 			if procs[i] != nil {
-				before, _ = CPUTime(procs[i].Pid())
+				before, _ = load.CPUTime(procs[i].Pid())
 			}
 			run := d.run(load.Config{Targets: targets[i : i+1], Concurrency: concurrency})
 			if procs[i] != nil {
-				after, _ := CPUTime(procs[i].Pid())
+				after, _ := load.CPUTime(procs[i].Pid())
 				cpu[i] += after - before
 			}
 			res[i] = append(res[i], run)
@@ -512,7 +514,7 @@ func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
 	p, target := start()
 	n := d.report.Settings.MemRequests
 	var r MemRun
-	batch := func() (load.Stats, Mem) {
+	batch := func() (load.Stats, load.Mem) {
 		res := d.run(load.Config{Targets: []load.Target{target}, Requests: n, Duration: 5 * time.Minute})
 		if res.Total.Requests < n {
 			d.t.Errorf("%s: only %d of %d requests in 5 minutes", name, res.Total.Requests, n)
@@ -532,9 +534,9 @@ func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
 
 // connections drives p with Settings.Connections clients at once, each
 // worker on its own connection, sampling RSS and open descriptors.
-func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, Mem, int64, int) {
+func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, load.Mem, int64, int) {
 	k := d.report.Settings.Connections
-	startGC, _ := LastGC(p.Stderr())
+	startGC, _ := load.LastGC(p.Stderr())
 	client := load.NewClient(k)
 	defer client.CloseIdleConnections()
 	var peak int64
@@ -549,7 +551,7 @@ func (d *driver) connections(name string, p *Proc, target load.Target) (load.Sta
 			case <-stop:
 				return
 			case <-tick.C:
-				if mm, err := ReadMem(p.Pid()); err == nil {
+				if mm, err := load.ReadMem(p.Pid()); err == nil {
 					peak, fds = max(peak, mm.RSS), max(fds, mm.FDs)
 				}
 			}
@@ -563,7 +565,7 @@ func (d *driver) connections(name string, p *Proc, target load.Target) (load.Sta
 	}
 	m := d.mem(p)
 	// The figures at the busiest moment of the phase, not after it.
-	if g, ok := PeakGC(p.Stderr(), startGC.Cycles); ok {
+	if g, ok := load.PeakGC(p.Stderr(), startGC.Cycles); ok {
 		m.Heap, m.Goal, m.Stacks, m.HeapInUse = g.Live, g.Goal, g.Stacks, g.Heap
 	}
 	return res.Total, m, peak, fds
@@ -587,12 +589,12 @@ func (d *driver) stop(p *Proc) string {
 }
 
 // mem reads RSS and, from the gctrace lines on stderr, the live heap.
-func (d *driver) mem(p *Proc) Mem {
-	m, err := ReadMem(p.Pid())
+func (d *driver) mem(p *Proc) load.Mem {
+	m, err := load.ReadMem(p.Pid())
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if g, ok := LastGC(p.Stderr()); ok {
+	if g, ok := load.LastGC(p.Stderr()); ok {
 		m.GCs, m.Heap, m.Goal, m.Stacks = g.Cycles, g.Live, g.Goal, g.Stacks
 	}
 	return m
@@ -601,15 +603,23 @@ func (d *driver) mem(p *Proc) Mem {
 // micro runs the in-process Go benchmarks of the hot paths and keeps a CPU
 // profile of the full stack, which explains the overhead figures.
 func (d *driver) micro(out string) {
-	pkgs := []string{"./internal/auth", "./tools", "./internal/audit", "./bench/baseline", "./handler"}
-	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1"}, pkgs...)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = d.root
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		d.t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	// The server's packages are in the root module, the baselines in this one.
+	for _, m := range []struct {
+		dir  string
+		pkgs []string
+	}{
+		{d.root, []string{"./internal/identity", "./internal/policy", "./tools", "./internal/audit", "./handler"}},
+		{filepath.Join(d.root, "bench"), []string{"./baseline"}},
+	} {
+		args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1"}, m.pkgs...)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = m.dir
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			d.t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		d.report.Micro = append(d.report.Micro, parseBench(string(b))...)
 	}
-	d.report.Micro = parseBench(string(b))
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		d.t.Fatal(err)
@@ -617,7 +627,7 @@ func (d *driver) micro(out string) {
 	prof := filepath.Join(out, "frontdoor.cpu.prof")
 	memProf := filepath.Join(out, "frontdoor.mem.prof")
 	testBin := filepath.Join(d.work, "handler.test")
-	cmd = exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
 		"-cpuprofile", prof, "-memprofile", memProf, "-o", testBin, "./handler")
 	cmd.Dir = d.root
 	if b, err := cmd.CombinedOutput(); err != nil {

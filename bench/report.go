@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/snippets-mcp/server/bench/load"
+	"github.com/snippets-mcp/server/internal/load"
 )
 
 // Report is everything one `make bench` run measured. Every figure comes
@@ -115,7 +115,7 @@ type Memory struct {
 type MemLimited struct {
 	Limit string     `json:"gomemlimit"`
 	Load  load.Stats `json:"load"`
-	At    Mem        `json:"at_connections"`
+	At    load.Mem   `json:"at_connections"`
 	Peak  int64      `json:"rss_peak_bytes"`
 	FDs   int        `json:"max_fds"`
 	Exit  string     `json:"exit"`
@@ -123,9 +123,9 @@ type MemLimited struct {
 
 // MemRun is one process's memory through the memory phase.
 type MemRun struct {
-	After1    Mem        `json:"after_first_batch"`  // after MemRequests stateless requests
-	After2    Mem        `json:"after_second_batch"` // after twice that
-	Conns     Mem        `json:"at_connections"`     // while Connections clients were connected
+	After1    load.Mem   `json:"after_first_batch"`  // after MemRequests stateless requests
+	After2    load.Mem   `json:"after_second_batch"` // after twice that
+	Conns     load.Mem   `json:"at_connections"`     // while Connections clients were connected
 	ConnsPeak int64      `json:"conns_rss_peak_bytes"`
 	ConnsFDs  int        `json:"conns_max_fds"`
 	Batch1    load.Stats `json:"batch1"`
