@@ -1,6 +1,6 @@
 // Command loadgen drives one MCP endpoint with JSON-RPC requests, each with
 // a unique id, and prints throughput, latency percentiles and errors as
-// JSON. It is the command-line face of bench/load, for trying a running
+// JSON. It is the command-line face of internal/load, for trying a running
 // server by hand (make run), for example:
 //
 //	cd bench && go run ./cmd/loadgen -url http://127.0.0.1:7071/mcp -tool whoami -c 8 -d 10s
