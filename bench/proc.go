@@ -161,3 +161,23 @@ func WaitTCP(ctx context.Context, addr string) error {
 func MinimalEnv(extra ...string) []string {
 	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}, extra...)
 }
+
+// TSScript is the TypeScript SDK baseline, relative to the repository root.
+const TSScript = "bench/node/baseline-ts.mjs"
+
+// StartTS starts the TypeScript SDK baseline (TSScript) with the pinned
+// Node that `make tools` installs (node_modules/.bin/node, from the node
+// package in package.json), not whatever node is on PATH. root is the
+// repository root; env should set FUNCTIONS_CUSTOMHANDLER_PORT. The
+// process is Node itself (the .bin entry links to the binary), so its
+// CPU time and RSS are the server's.
+func StartTS(root, name string, env []string, dir string) (*Proc, error) {
+	node := filepath.Join(root, "node_modules", ".bin", "node")
+	if _, err := os.Stat(node); err != nil {
+		return nil, fmt.Errorf("the pinned Node is not installed (%w): run `make tools`", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "@modelcontextprotocol", "sdk", "package.json")); err != nil {
+		return nil, fmt.Errorf("the TypeScript SDK is not installed (%w): run `make tools`", err)
+	}
+	return Start(name, node, env, dir, filepath.Join(root, TSScript))
+}
