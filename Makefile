@@ -76,7 +76,7 @@ clean:
 ## connections, storage path, cold start, memory (a few minutes); report in bench/results/
 BENCH_FLAGS ?=
 bench: tools
-	cd bench && BENCH=1 $(GO) test -count=1 -run '^TestBench$$' -timeout 40m -v $(BENCH_FLAGS) .
+	cd bench && BENCH=1 $(GO) test -count=1 -run '^TestBench$$' -timeout 60m -v $(BENCH_FLAGS) .
 
 ## soak: the long reliability forms: SOAK_DURATION (10m) of mixed load with error rate,
 ## p99 and memory drift (report in bench/results/soak-latest.md), and the 30 s slow-body cut
