@@ -45,8 +45,7 @@ import (
 // Knobs (environment): BENCH_DURATION (each measured run, default 2.5s),
 // BENCH_ROUNDS (interleaved rounds, 6), BENCH_CONCURRENCY (connections of
 // the overhead runs, a comma-separated list, 8,64; the first is also the
-// memory phase's),
-// BENCH_COLD_STARTS (20 per binary), BENCH_MEM_REQUESTS (100000),
+// memory phase's), BENCH_COLD_STARTS (20 per peer), BENCH_MEM_REQUESTS (100000),
 // BENCH_CONNS (1000), BENCH_PHASES (overhead,storage,cold,memory,micro),
 // BENCH_OUT (bench/results).
 func TestBench(t *testing.T) {
