@@ -21,6 +21,7 @@ run: tools-run build
 test: tools vet
 	$(GO) test -race -count=1 -timeout 25m ./...
 	cd infra && $(GO) test -race -count=1 -timeout 25m ./...
+	cd bench && $(GO) test -race -count=1 -timeout 10m ./...
 	$(MAKE) --no-print-directory fuzz
 
 build:
@@ -59,6 +60,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
 	cd infra && $(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 ## fuzz: short runs of every fuzz target (FUZZTIME=5m for a longer run)
 FUZZTIME ?= 8s
@@ -73,11 +75,12 @@ stage:
 clean:
 	rm -rf $(BIN) app stage stage.zip .azurite
 
-## bench: framework overhead, storage path, cold start and memory against baselines
-## measured in the same run, on loopback (a few minutes); report in bench/results/
+## bench: the server against bare mcp-go, the official Go SDK and the official TypeScript SDK
+## (stateless echo servers), measured in the same run on loopback: overhead at 8 and 64
+## connections, storage path, cold start, memory (a few minutes); report in bench/results/
 BENCH_FLAGS ?=
 bench: tools
-	BENCH=1 $(GO) test -count=1 -run '^TestBench$$' -timeout 30m -v $(BENCH_FLAGS) ./bench
+	cd bench && BENCH=1 $(GO) test -count=1 -run '^TestBench$$' -timeout 60m -v $(BENCH_FLAGS) .
 
 ## soak: the long reliability forms: SOAK_DURATION (10m) of mixed load with error rate,
 ## p99 and memory drift (report in bench/results/soak-latest.md), and the 30 s slow-body cut

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,23 +27,25 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/snippets-mcp/server/bench/baseline"
-	"github.com/snippets-mcp/server/bench/load"
 	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/identity/authtest"
+	"github.com/snippets-mcp/server/internal/load"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // TestBench is the benchmark driver behind `make bench`. It builds the
-// server and both baselines, starts them on loopback next to Azurite and
-// a local OpenID issuer, measures framework overhead, the storage path,
+// server and the baselines, starts them on loopback next to Azurite and
+// a local OpenID issuer, measures framework overhead against bare mcp-go
+// and the official Go and TypeScript SDKs (the peers), the storage path,
 // cold start and memory, runs the in-process Go benchmarks, and writes a
 // report (markdown and JSON) to bench/results/. It runs only with
 // BENCH=1, so `go test ./...` skips it.
 //
 // Knobs (environment): BENCH_DURATION (each measured run, default 2.5s),
-// BENCH_ROUNDS (interleaved rounds, 6), BENCH_CONCURRENCY (8),
-// BENCH_COLD_STARTS (20 per binary), BENCH_MEM_REQUESTS (100000),
+// BENCH_ROUNDS (interleaved rounds, 6), BENCH_CONCURRENCY (connections of
+// the overhead runs, a comma-separated list, 8,64; the first is also the
+// memory phase's), BENCH_COLD_STARTS (20 per peer), BENCH_MEM_REQUESTS (100000),
 // BENCH_CONNS (1000), BENCH_PHASES (overhead,storage,cold,memory,micro),
 // BENCH_OUT (bench/results).
 func TestBench(t *testing.T) {
@@ -57,7 +60,7 @@ func TestBench(t *testing.T) {
 	d.report = &Report{Started: time.Now(), Settings: Settings{
 		Duration:     envDuration(t, "BENCH_DURATION", 2500*time.Millisecond),
 		Rounds:       envInt(t, "BENCH_ROUNDS", 6),
-		Concurrency:  envInt(t, "BENCH_CONCURRENCY", 8),
+		Concurrency:  envInts(t, "BENCH_CONCURRENCY", []int{8, 64}),
 		ColdStarts:   envInt(t, "BENCH_COLD_STARTS", 20),
 		MemRequests:  int64(envInt(t, "BENCH_MEM_REQUESTS", 100_000)),
 		Connections:  envInt(t, "BENCH_CONNS", 1000),
@@ -117,23 +120,27 @@ type driver struct {
 	report *Report
 	nextID uint64
 
-	serverBin, mcpBin, httpBin string
-	iss                        *authtest.Issuer
-	token                      string
-	azurite                    *Proc
-	azPort                     int
+	serverBin, mcpBin, gosdkBin, httpBin string
+	iss                                  *authtest.Issuer
+	token                                string
+	azurite                              *Proc
+	azPort                               int
 }
 
 func (d *driver) build() {
 	d.t.Helper()
 	d.serverBin = filepath.Join(d.work, "snippets-mcp")
 	d.mcpBin = filepath.Join(d.work, "baseline-mcp")
+	d.gosdkBin = filepath.Join(d.work, "baseline-gosdk")
 	d.httpBin = filepath.Join(d.work, "baseline-http")
 	// The server is built without the race detector, with trimmed paths and
 	// stripped symbols (azd's `go build -o app .` differs only by size).
-	for _, b := range []struct{ out, pkg string }{{d.serverBin, "."}, {d.mcpBin, "./bench/cmd/baseline-mcp"}, {d.httpBin, "./bench/cmd/baseline-http"}} {
+	// The baselines are built in this module (bench/), the server in its own.
+	bench := filepath.Join(d.root, "bench")
+	for _, b := range []struct{ out, dir, pkg string }{{d.serverBin, d.root, "."}, {d.mcpBin, bench, "./cmd/baseline-mcp"},
+		{d.gosdkBin, bench, "./cmd/baseline-gosdk"}, {d.httpBin, bench, "./cmd/baseline-http"}} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.out, b.pkg)
-		cmd.Dir = d.root
+		cmd.Dir = b.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			d.t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
 		}
@@ -168,46 +175,79 @@ func (d *driver) connString() string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", d.azPort)
 }
 
-// server starts the real server in jwt mode on a free port.
-func (d *driver) server(name string, extra ...string) (*Proc, string) {
-	d.t.Helper()
-	port, err := FreePort()
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	env := MinimalEnv(append([]string{
+// serverEnv is the real server's environment in jwt mode on port.
+func (d *driver) serverEnv(port int, extra ...string) []string {
+	return MinimalEnv(append([]string{
 		"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port),
 		"MCP_AUTH_MODE=jwt", "MCP_AUTH_ISSUER=" + d.iss.URL(), "MCP_AUTH_AUDIENCE=" + authtest.Audience,
 		"MCP_AUTH_TENANTS=" + authtest.TenantID, "MCP_SERVER_ID=bench", "SNIPPETS_STORAGE=" + d.connString(),
 	}, extra...)...)
-	return d.start(name, d.serverBin, env, port)
 }
 
-// baselineProc starts one of the baseline binaries on a free port.
-func (d *driver) baselineProc(name, bin string, extra ...string) (*Proc, string) {
+// peer is one MCP server the benchmark measures, as a process.
+type peer struct {
+	name string // PeerServer, PeerMCPGo, ...
+	// launch starts it on port without waiting for it; dir is where its
+	// stdout and stderr go ("" for nowhere).
+	launch func(name string, port int, dir string, extra ...string) (*Proc, error)
+	// target is the request measured on it, at base URL url.
+	target func(url string) load.Target
+	auth   bool // whether its requests carry the bearer token
+}
+
+// peer returns the named peer.
+func (d *driver) peer(name string) peer {
+	bin := func(path string) func(string, int, string, ...string) (*Proc, error) {
+		return func(name string, port int, dir string, extra ...string) (*Proc, error) {
+			return Start(name, path, MinimalEnv(append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, extra...)...), dir)
+		}
+	}
+	switch name {
+	case PeerServer:
+		return peer{name: name, target: d.whoami, auth: true, launch: func(name string, port int, dir string, extra ...string) (*Proc, error) {
+			return Start(name, d.serverBin, d.serverEnv(port, extra...), dir)
+		}}
+	case PeerMCPGo:
+		return peer{name: name, target: d.echo, launch: bin(d.mcpBin)}
+	case PeerGoSDK:
+		return peer{name: name, target: d.echo, launch: bin(d.gosdkBin)}
+	case PeerTSSDK:
+		return peer{name: name, target: d.echo, launch: func(name string, port int, dir string, extra ...string) (*Proc, error) {
+			return StartTS(d.root, name, MinimalEnv(append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, extra...)...), dir)
+		}}
+	case PeerHTTP:
+		return peer{name: name, target: d.fixed, launch: bin(d.httpBin)}
+	}
+	d.t.Fatalf("no peer %q", name)
+	return peer{}
+}
+
+// mcpPeers are the peers that answer MCP: the server and the three
+// stateless echo servers it is compared with.
+var mcpPeers = []string{PeerServer, PeerMCPGo, PeerGoSDK, PeerTSSDK}
+
+// start runs pe on a free port, waits until /healthz answers, and returns
+// the process and its base URL; the process is killed at the end of the
+// test if still running.
+func (d *driver) start(pe peer, name string, extra ...string) (*Proc, string) {
 	d.t.Helper()
 	port, err := FreePort()
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	return d.start(name, bin, MinimalEnv(append([]string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port)}, extra...)...), port)
-}
-
-func (d *driver) start(name, bin string, env []string, port int) (*Proc, string) {
-	d.t.Helper()
-	p, err := Start(name, bin, env, d.work)
+	p, err := pe.launch(name, port, d.work, extra...)
 	if err != nil {
 		d.t.Fatal(err)
 	}
 	d.t.Cleanup(p.Kill)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := WaitHealthy(p, url+"/healthz", 20*time.Second); err != nil {
+	if err := WaitHealthy(p, url+"/healthz", 60*time.Second); err != nil {
 		d.t.Fatal(err)
 	}
 	return p, url
 }
 
-// The three kinds of request compared.
+// The kinds of request compared.
 func (d *driver) whoami(url string) load.Target {
 	return load.Target{Name: "whoami", URL: url + "/mcp", Header: d.headers(true), Body: load.ToolCall("whoami", nil)}
 }
@@ -242,7 +282,7 @@ func (d *driver) run(cfg load.Config) *load.Result {
 		cfg.Duration = d.report.Settings.Duration
 	}
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = d.report.Settings.Concurrency
+		cfg.Concurrency = 1
 	}
 	res, err := load.Run(context.Background(), cfg)
 	if err != nil {
@@ -273,11 +313,11 @@ func (d *driver) rounds(targets []load.Target, procs []*Proc, concurrency int) [
 			i := (k + r) % len(targets)
 			var before time.Duration
 			if procs[i] != nil {
-				before, _ = CPUTime(procs[i].Pid())
+				before, _ = load.CPUTime(procs[i].Pid())
 			}
 			run := d.run(load.Config{Targets: targets[i : i+1], Concurrency: concurrency})
 			if procs[i] != nil {
-				after, _ := CPUTime(procs[i].Pid())
+				after, _ := load.CPUTime(procs[i].Pid())
 				cpu[i] += after - before
 			}
 			res[i] = append(res[i], run)
@@ -293,43 +333,55 @@ func (d *driver) rounds(targets []load.Target, procs []*Proc, concurrency int) [
 	return out
 }
 
-// roundRatios divides a's per-round throughput by b's.
-func roundRatios(a, b measured) []float64 {
-	var r []float64
-	for i := range min(len(a.perRound), len(b.perRound)) {
-		r = append(r, ratio(a.perRound[i], b.perRound[i]))
-	}
-	return r
-}
-
+// overhead measures tools/call on every peer and the net/http floor in
+// interleaved rounds, at each concurrency of the run, on the same
+// processes (started once, warmed up once).
 func (d *driver) overhead() {
-	srv, su := d.server("overhead-server")
-	mcpP, mu := d.baselineProc("overhead-baseline-mcp", d.mcpBin)
-	httpP, hu := d.baselineProc("overhead-baseline-http", d.httpBin)
-	targets := []load.Target{d.whoami(su), d.echo(mu), d.fixed(hu)}
+	names := append(slices.Clone(mcpPeers), PeerHTTP)
+	procs := make([]*Proc, len(names))
+	targets := make([]load.Target, len(names))
 	var calls int64
-	for i, tg := range targets { // warm up: connections, caches, JIT-free but GC-tuned heaps
-		res := d.run(load.Config{Targets: []load.Target{tg}, Duration: 2 * time.Second})
-		if i == 0 {
+	for i, name := range names {
+		pe := d.peer(name)
+		var u string
+		procs[i], u = d.start(pe, "overhead-"+strings.ReplaceAll(name, "/", "-"))
+		targets[i] = pe.target(u)
+		// Warm up: connections, caches, heaps grown to their working size.
+		res := d.run(load.Config{Targets: targets[i : i+1], Duration: 2 * time.Second, Concurrency: slices.Max(d.report.Settings.Concurrency)})
+		if name == PeerServer {
 			calls += res.Total.Requests
 		}
 	}
-	st := d.rounds(targets, []*Proc{srv, mcpP, httpP}, 0)
-	calls += st[0].Requests
-	for _, p := range []*Proc{mcpP, httpP, srv} {
-		d.stop(p)
+	o := &Overhead{}
+	for _, c := range d.report.Settings.Concurrency {
+		st := d.rounds(targets, procs, c)
+		run := OverheadRun{Concurrency: c}
+		for i, name := range names {
+			run.Peers = append(run.Peers, PeerRun{Peer: name, Stats: st[i].Stats, CPU: st[i].cpuPerReq, RoundThroughput: st[i].perRound})
+			if name == PeerServer {
+				calls += st[i].Requests
+			}
+		}
+		o.Runs = append(o.Runs, run)
 	}
-	events := countLines(d.t, srv.StdoutPath)
-	d.report.Overhead = &Overhead{Server: st[0].Stats, BaselineMCP: st[1].Stats, BaselineHTTP: st[2].Stats, AuditEvents: events, ServerCalls: calls,
-		ServerCPU: st[0].cpuPerReq, BaselineMCPCPU: st[1].cpuPerReq, BaselineHTTPCPU: st[2].cpuPerReq,
-		RoundRatios: roundRatios(st[0], st[1])}
-	if int64(events) < calls-st[0].Errors {
-		d.report.Notes = append(d.report.Notes, fmt.Sprintf("the server wrote %d audit events for %d answered calls: events were dropped (see its stderr)", events, calls))
+	for i := len(procs) - 1; i >= 0; i-- { // the server last: its audit file is complete then
+		d.stop(procs[i])
 	}
+	srv := procs[0]
+	o.AuditEvents, o.ServerCalls = countLines(d.t, srv.StdoutPath), calls
+	var errs int64
+	for _, run := range o.Runs {
+		sv, _ := run.Peer(PeerServer)
+		errs += sv.Errors
+	}
+	if int64(o.AuditEvents) < calls-errs {
+		d.report.Notes = append(d.report.Notes, fmt.Sprintf("the server wrote %d audit events for %d answered calls: events were dropped (see its stderr)", o.AuditEvents, calls))
+	}
+	d.report.Overhead = o
 }
 
 func (d *driver) storagePath() {
-	srv, su := d.server("storage-server")
+	srv, su := d.start(d.peer(PeerServer), "storage-server")
 	defer d.stop(srv)
 	content := strings.Repeat("snippet text. ", d.report.Settings.SnippetBytes/14+1)[:d.report.Settings.SnippetBytes]
 
@@ -419,40 +471,32 @@ var initialize = load.RPC("initialize", map[string]any{
 	"clientInfo": map[string]any{"name": "bench", "version": "1"},
 })
 
+// coldStart starts every MCP peer ColdStarts times, the peers taking
+// turns in a rotating order, and times exec to the first successful
+// initialize of each start.
 func (d *driver) coldStart() {
 	n := d.report.Settings.ColdStarts
-	c := &ColdStart{}
-	for i := range 2 * n {
-		server := i%2 == 0
-		port, err := FreePort()
-		if err != nil {
-			d.t.Fatal(err)
-		}
-		var env []string
-		bin, name := d.mcpBin, "cold-baseline-mcp"
-		if server {
-			bin, name = d.serverBin, "cold-server"
-			env = MinimalEnv("FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
-				"MCP_AUTH_MODE=jwt", "MCP_AUTH_ISSUER="+d.iss.URL(), "MCP_AUTH_AUDIENCE="+authtest.Audience,
-				"MCP_AUTH_TENANTS="+authtest.TenantID, "MCP_SERVER_ID=bench", "SNIPPETS_STORAGE="+d.connString())
-		} else {
-			env = MinimalEnv("FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port))
-		}
-		p, err := Start(name, bin, env, "")
-		if err != nil {
-			d.t.Fatal(err)
-		}
-		took, err := d.firstInitialize(p, fmt.Sprintf("http://127.0.0.1:%d/mcp", port), server)
-		if serr := p.Stop(25 * time.Second); serr != nil && err == nil {
-			err = serr
-		}
-		if err != nil {
-			d.t.Fatalf("%s start %d: %v", name, i/2+1, err)
-		}
-		if server {
-			c.Server = append(c.Server, took)
-		} else {
-			c.Baseline = append(c.Baseline, took)
+	c := &ColdStart{Starts: map[string][]time.Duration{}}
+	for i := range n {
+		for k := range mcpPeers {
+			pe := d.peer(mcpPeers[(k+i)%len(mcpPeers)])
+			port, err := FreePort()
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			name := "cold-" + pe.name
+			p, err := pe.launch(name, port, "")
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			took, err := d.firstInitialize(p, fmt.Sprintf("http://127.0.0.1:%d/mcp", port), pe.auth)
+			if serr := p.Stop(25 * time.Second); serr != nil && err == nil {
+				err = serr
+			}
+			if err != nil {
+				d.t.Fatalf("%s start %d: %v", name, i+1, err)
+			}
+			c.Starts[pe.name] = append(c.Starts[pe.name], took)
 		}
 	}
 	d.report.ColdStart = c
@@ -486,24 +530,31 @@ func (d *driver) firstInitialize(p *Proc, url string, auth bool) (time.Duration,
 	return 0, fmt.Errorf("no successful initialize within 20s")
 }
 
+// memory drives each MCP peer, one after the other on a fresh process,
+// with two batches of MemRequests calls and then Connections clients at
+// once, reading RSS (and, for Go, gctrace) at each point.
 func (d *driver) memory() {
-	m := &Memory{}
-	m.Server = d.memRun("memory-server", func() (*Proc, load.Target) {
-		p, u := d.server("memory-server", "GODEBUG=gctrace=1")
-		return p, d.whoami(u)
-	})
-	m.Baseline = d.memRun("memory-baseline-mcp", func() (*Proc, load.Target) {
-		p, u := d.baselineProc("memory-baseline-mcp", d.mcpBin, "GODEBUG=gctrace=1")
-		return p, d.echo(u)
-	})
+	m := &Memory{Runs: map[string]MemRun{}}
+	for _, name := range mcpPeers {
+		pe := d.peer(name)
+		m.Runs[name] = d.memRun("memory-"+name, func() (*Proc, load.Target) {
+			p, u := d.start(pe, "memory-"+name, "GODEBUG=gctrace=1")
+			return p, pe.target(u)
+		})
+	}
 	// The same connection load on a fresh server with a soft memory limit:
 	// it shows how much of the RSS is the collector's headroom (GOGC=100
 	// lets the heap grow to twice the live heap) rather than live data.
-	p, u := d.server("memory-server-memlimit", "GODEBUG=gctrace=1", "GOMEMLIMIT="+memLimit)
+	p, u := d.start(d.peer(PeerServer), "memory-server-memlimit", "GODEBUG=gctrace=1", "GOMEMLIMIT="+memLimit)
 	st, mm, peak, fds := d.connections("memory-server-memlimit", p, d.whoami(u))
 	m.Limited = &MemLimited{Limit: memLimit, Load: st, At: mm, Peak: peak, FDs: fds, Exit: d.stop(p)}
 	d.report.Memory = m
 }
+
+// memBatchLimit bounds one memory batch in time. The TypeScript peer is
+// the slowest: 100k calls at a few hundred per second on a loaded machine
+// take minutes.
+const memBatchLimit = 10 * time.Minute
 
 // memLimit is the GOMEMLIMIT of the informational limited run.
 const memLimit = "40MiB"
@@ -512,10 +563,10 @@ func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
 	p, target := start()
 	n := d.report.Settings.MemRequests
 	var r MemRun
-	batch := func() (load.Stats, Mem) {
-		res := d.run(load.Config{Targets: []load.Target{target}, Requests: n, Duration: 5 * time.Minute})
+	batch := func() (load.Stats, load.Mem) {
+		res := d.run(load.Config{Targets: []load.Target{target}, Requests: n, Duration: memBatchLimit, Concurrency: d.report.Settings.Concurrency[0]})
 		if res.Total.Requests < n {
-			d.t.Errorf("%s: only %d of %d requests in 5 minutes", name, res.Total.Requests, n)
+			d.t.Errorf("%s: only %d of %d requests in %s", name, res.Total.Requests, n, memBatchLimit)
 		}
 		return res.Total, d.mem(p)
 	}
@@ -532,9 +583,9 @@ func (d *driver) memRun(name string, start func() (*Proc, load.Target)) MemRun {
 
 // connections drives p with Settings.Connections clients at once, each
 // worker on its own connection, sampling RSS and open descriptors.
-func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, Mem, int64, int) {
+func (d *driver) connections(name string, p *Proc, target load.Target) (load.Stats, load.Mem, int64, int) {
 	k := d.report.Settings.Connections
-	startGC, _ := LastGC(p.Stderr())
+	startGC, _ := load.LastGC(p.Stderr())
 	client := load.NewClient(k)
 	defer client.CloseIdleConnections()
 	var peak int64
@@ -549,7 +600,7 @@ func (d *driver) connections(name string, p *Proc, target load.Target) (load.Sta
 			case <-stop:
 				return
 			case <-tick.C:
-				if mm, err := ReadMem(p.Pid()); err == nil {
+				if mm, err := load.ReadMem(p.Pid()); err == nil {
 					peak, fds = max(peak, mm.RSS), max(fds, mm.FDs)
 				}
 			}
@@ -563,7 +614,7 @@ func (d *driver) connections(name string, p *Proc, target load.Target) (load.Sta
 	}
 	m := d.mem(p)
 	// The figures at the busiest moment of the phase, not after it.
-	if g, ok := PeakGC(p.Stderr(), startGC.Cycles); ok {
+	if g, ok := load.PeakGC(p.Stderr(), startGC.Cycles); ok {
 		m.Heap, m.Goal, m.Stacks, m.HeapInUse = g.Live, g.Goal, g.Stacks, g.Heap
 	}
 	return res.Total, m, peak, fds
@@ -587,12 +638,12 @@ func (d *driver) stop(p *Proc) string {
 }
 
 // mem reads RSS and, from the gctrace lines on stderr, the live heap.
-func (d *driver) mem(p *Proc) Mem {
-	m, err := ReadMem(p.Pid())
+func (d *driver) mem(p *Proc) load.Mem {
+	m, err := load.ReadMem(p.Pid())
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if g, ok := LastGC(p.Stderr()); ok {
+	if g, ok := load.LastGC(p.Stderr()); ok {
 		m.GCs, m.Heap, m.Goal, m.Stacks = g.Cycles, g.Live, g.Goal, g.Stacks
 	}
 	return m
@@ -601,15 +652,23 @@ func (d *driver) mem(p *Proc) Mem {
 // micro runs the in-process Go benchmarks of the hot paths and keeps a CPU
 // profile of the full stack, which explains the overhead figures.
 func (d *driver) micro(out string) {
-	pkgs := []string{"./internal/auth", "./tools", "./internal/audit", "./bench/baseline", "./handler"}
-	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1"}, pkgs...)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = d.root
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		d.t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	// The server's packages are in the root module, the baselines in this one.
+	for _, m := range []struct {
+		dir  string
+		pkgs []string
+	}{
+		{d.root, []string{"./internal/identity", "./internal/policy", "./tools", "./internal/audit", "./handler"}},
+		{filepath.Join(d.root, "bench"), []string{"./baseline"}},
+	} {
+		args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1"}, m.pkgs...)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = m.dir
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			d.t.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		d.report.Micro = append(d.report.Micro, parseBench(string(b))...)
 	}
-	d.report.Micro = parseBench(string(b))
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		d.t.Fatal(err)
@@ -617,7 +676,7 @@ func (d *driver) micro(out string) {
 	prof := filepath.Join(out, "frontdoor.cpu.prof")
 	memProf := filepath.Join(out, "frontdoor.mem.prof")
 	testBin := filepath.Join(d.work, "handler.test")
-	cmd = exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkFrontDoorWhoami$", "-benchtime", "3s", "-count", "1",
 		"-cpuprofile", prof, "-memprofile", memProf, "-o", testBin, "./handler")
 	cmd.Dir = d.root
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -741,4 +800,20 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s: %q is not a positive duration", name, v)
 	}
 	return dur
+}
+
+func envInts(t *testing.T, name string, def []int) []int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || slices.Contains(out, n) {
+			t.Fatalf("%s: %q is not a list of distinct positive integers", name, v)
+		}
+		out = append(out, n)
+	}
+	return out
 }

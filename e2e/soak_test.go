@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/bench"
-	"github.com/snippets-mcp/server/bench/load"
 	"github.com/snippets-mcp/server/internal/identity/authtest"
+	"github.com/snippets-mcp/server/internal/load"
 )
 
 // soakLong reports whether the long forms run (make soak sets SOAK=1).
@@ -108,11 +107,11 @@ func TestSoak(t *testing.T) {
 			case <-stop:
 				return
 			case <-tick.C:
-				m, err := bench.ReadMem(pid)
+				m, err := load.ReadMem(pid)
 				if err != nil {
 					continue
 				}
-				g, _ := bench.LastGC(srv.Stderr())
+				g, _ := load.LastGC(srv.Stderr())
 				mu.Lock()
 				rep.Memory = append(rep.Memory, soakSample{At: time.Since(rep.Started), RSS: m.RSS, Heap: g.Live})
 				mu.Unlock()

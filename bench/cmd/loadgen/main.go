@@ -1,10 +1,10 @@
 // Command loadgen drives one MCP endpoint with JSON-RPC requests, each with
 // a unique id, and prints throughput, latency percentiles and errors as
-// JSON. It is the command-line face of bench/load, for trying a running
+// JSON. It is the command-line face of internal/load, for trying a running
 // server by hand (make run), for example:
 //
-//	go run ./bench/cmd/loadgen -url http://127.0.0.1:7071/mcp -tool whoami -c 8 -d 10s
-//	go run ./bench/cmd/loadgen -url ... -tool get_snippet -args '{"snippetname":"a"}' -H 'Authorization: Bearer ...'
+//	cd bench && go run ./cmd/loadgen -url http://127.0.0.1:7071/mcp -tool whoami -c 8 -d 10s
+//	cd bench && go run ./cmd/loadgen -url ... -tool get_snippet -args '{"snippetname":"a"}' -H 'Authorization: Bearer ...'
 //
 // A run always ends by itself: -d bounds it in time, -n in requests.
 package main
@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/snippets-mcp/server/bench/load"
+	"github.com/snippets-mcp/server/internal/load"
 )
 
 type headers http.Header

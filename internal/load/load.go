@@ -2,7 +2,14 @@
 // endpoints: a fixed number of workers, each with its own keep-alive
 // connection, send requests back to back until a count or a time limit is
 // reached. Every request carries a unique JSON-RPC id, and every response
-// is checked, so a fast wrong answer never counts as a success.
+// is checked, so a fast wrong answer never counts as a success. proc.go
+// reads what a process under load uses (CPU time, RSS, gctrace figures)
+// from /proc and its stderr.
+//
+// The server binary does not use it: the end-to-end soak test (e2e) and
+// the benchmark module (bench/, its own Go module) do. It lives in the
+// server's module so that e2e needs nothing from bench, and it imports
+// only the standard library.
 package load
 
 import (
