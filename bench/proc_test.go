@@ -129,9 +129,9 @@ func TestJudgeOnlyPhasesRun(t *testing.T) {
 }
 
 func TestParseBench(t *testing.T) {
-	out := "goos: linux\npkg: github.com/snippets-mcp/server/internal/auth\nBenchmarkPolicyAllows-2   \t 2000\t       111.0 ns/op\t       0 B/op\t       0 allocs/op\nPASS\n"
+	out := "goos: linux\npkg: github.com/snippets-mcp/server/internal/policy\nBenchmarkPolicyAllows-2   \t 2000\t       111.0 ns/op\t       0 B/op\t       0 allocs/op\nPASS\n"
 	m := parseBench(out)
-	if len(m) != 1 || m[0].Package != "internal/auth" || m[0].NsPerOp != 111 {
+	if len(m) != 1 || m[0].Package != "internal/policy" || m[0].NsPerOp != 111 {
 		t.Fatalf("%+v", m)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit/aitest"
-	"github.com/snippets-mcp/server/internal/auth/authtest"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the SLO evidence in infra/kql/testdata from this run")

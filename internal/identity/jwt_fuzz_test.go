@@ -25,7 +25,7 @@ var jwtRejectReasons = []string{
 // issuer. It must never panic, never leak input in a reason, and accept
 // only values that contain a token the issuer really signed.
 //
-// go test ./internal/auth -run '^$' -fuzz FuzzAuthenticateHeader -fuzztime 5m
+// go test ./internal/identity -run '^$' -fuzz FuzzAuthenticateHeader -fuzztime 5m
 func FuzzAuthenticateHeader(f *testing.F) {
 	iss := authtest.NewIssuer(f)
 	a, err := NewJWT(f.Context(), JWTConfig{

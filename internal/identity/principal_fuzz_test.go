@@ -23,7 +23,7 @@ var principalRejectReasons = []string{
 // an object id, whose identity says easyauth and which is not changed by
 // the spaces around the value.
 //
-// go test ./internal/auth -run '^$' -fuzz FuzzParsePrincipal -fuzztime 5m
+// go test ./internal/identity -run '^$' -fuzz FuzzParsePrincipal -fuzztime 5m
 func FuzzParsePrincipal(f *testing.F) {
 	enc := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	for _, s := range []string{
