@@ -13,15 +13,23 @@ import (
 )
 
 // eventFields is the audit schema: the field list, plus event,
-// message and the argument size and digest. Changing it is a schema change
-// that the KQL in infra/kql and docs/AUDIT.md must follow.
+// message and the argument size and digest, the OpenTelemetry names that
+// API Management writes too, and the chain. Every one is in every event.
+// Changing it is a schema change that the KQL in infra/kql and
+// docs/AUDIT.md must follow.
 var eventFields = []string{
 	"event", "timestamp", "operation_id", "server_id", "tenant_id", "agent_id",
 	"caller_identity", "mcp_session_id", "protocol_version", "method", "tool_name",
 	"downstream_resource", "authorization_mode", "approval_required",
 	"approval_result", "latency_ms", "result_code", "message",
 	"arguments_bytes", "arguments_sha256",
+	"gen_ai.operation.name", "mcp.method.name", "mcp.session.id", "mcp.protocol.version", "gen_ai.agent.id",
+	"chain_segment", "chain_seq", "chain_prev",
 }
+
+// conditionalFields are present only when they apply, as in API
+// Management's rows: the tool on tools/call, the error type when not ok.
+var conditionalFields = []string{"gen_ai.tool.name", "error.type"}
 
 func fullEvent() Event {
 	return Event{
@@ -34,6 +42,7 @@ func fullEvent() Event {
 		CallerIdentity:     "72f988bf-86f1-41af-91ab-2d7cd011db47/8d5a7c1e-4b1f-4f3e-9c55-0d9c7e1f2a3b",
 		MCPSessionID:       "session-1",
 		ProtocolVersion:    "2025-11-25",
+		Method:             "tools/call",
 		ToolName:           "delete_snippet",
 		DownstreamResource: "blob:snippets",
 		AuthorizationMode:  ModeDelegated,
@@ -58,7 +67,7 @@ func TestEventJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := slices.Sorted(maps.Keys(m))
-	want := slices.Sorted(slices.Values(eventFields))
+	want := slices.Sorted(slices.Values(append(slices.Clone(eventFields), conditionalFields...)))
 	if !slices.Equal(got, want) {
 		t.Fatalf("JSON fields\n got %v\nwant %v", got, want)
 	}
