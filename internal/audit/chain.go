@@ -134,6 +134,15 @@ func endFields(b []byte) []byte {
 	return append(b, '}')
 }
 
+// special marks the bytes appendQuoted must look at: control characters,
+// '"', '\\' and the bytes of multi-byte (or invalid) UTF-8.
+var special = func() (t [256]bool) {
+	for i := range t {
+		t[i] = i < 0x20 || i == '"' || i == '\\' || i >= utf8.RuneSelf
+	}
+	return t
+}()
+
 // appendQuoted appends s as a JSON string, copying runs of bytes that
 // need no escape at once.
 func appendQuoted(b []byte, s string) []byte {
@@ -142,7 +151,7 @@ func appendQuoted(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		ch := s[i]
-		if ch >= 0x20 && ch != '"' && ch != '\\' && ch < utf8.RuneSelf {
+		if !special[ch] {
 			i++
 			continue
 		}

@@ -55,7 +55,7 @@ func BenchmarkChainStep(b *testing.B) {
 			}
 		}
 	})
-	b.Run("chain+encode", func(b *testing.B) {
+	b.Run("chain_then_encode", func(b *testing.B) {
 		c := newChain()
 		b.ReportAllocs()
 		for b.Loop() {

@@ -3,6 +3,8 @@ package audit
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +144,28 @@ func TestNormalize(t *testing.T) {
 	long.normalize("srv", now)
 	if len(long.Message) > maxMessage+len("…") || !utf8.ValidString(long.Message) || !strings.HasSuffix(long.Message, "…") {
 		t.Errorf("message not cut cleanly: %d bytes, valid=%v", len(long.Message), utf8.ValidString(long.Message))
+	}
+}
+
+// docs/AUDIT.md documents every field of the event, and README.md every
+// variable the audit configuration reads.
+func TestDocsNameEveryField(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	audit, readme := read("docs/AUDIT.md"), read("README.md")
+	for _, f := range append(slices.Clone(eventFields), conditionalFields...) {
+		if !strings.Contains(audit, "`"+f+"`") {
+			t.Errorf("docs/AUDIT.md does not name the field %s", f)
+		}
+	}
+	for _, v := range []string{EnvConnectionString, EnvAuthentication, EnvServerID, EnvAnchorInterval, EnvAnchorContainer} {
+		if !strings.Contains(readme, "`"+v+"`") || !strings.Contains(audit, "`"+v+"`") {
+			t.Errorf("README.md or docs/AUDIT.md does not document %s", v)
+		}
 	}
 }
