@@ -40,7 +40,11 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
-	go ensureContainers(ctx, log, blob, snippets.Container, approval.Container)
+	containers := []string{snippets.Container, approval.Container}
+	if acfg.Anchors.Interval > 0 {
+		containers = append(containers, acfg.Anchors.Container)
+	}
+	go ensureContainers(ctx, log, blob, containers...)
 
 	authn, meta, err := authenticator(ctx, cfg)
 	if err != nil {
@@ -53,6 +57,9 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	auditor, err := audit.Open(acfg, stdout, stderr, nil)
 	if err != nil {
 		return nil, err
+	}
+	if acfg.Anchors.Interval > 0 { // the chain head, periodically and at shutdown, to an immutable container
+		auditor.StartAnchors(audit.AnchorOptions{Store: audit.NewBlobAnchors(blob, acfg.Anchors.Container), Interval: acfg.Anchors.Interval, Explain: storage.Reason})
 	}
 	var policyDoc []byte
 	if cfg.ToolPolicyFile != "" {

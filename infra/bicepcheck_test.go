@@ -284,6 +284,7 @@ var requiredResources = []string{
 	"Microsoft.Resources/resourceGroups",
 	"Microsoft.ManagedIdentity/userAssignedIdentities",
 	"Microsoft.Storage/storageAccounts", "Microsoft.Storage/storageAccounts/blobServices", "Microsoft.Storage/storageAccounts/blobServices/containers",
+	"Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies",
 	"Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components",
 	"Microsoft.Authorization/roleAssignments",
 	"Microsoft.Web/serverfarms", "Microsoft.Web/sites", "Microsoft.Web/sites/config", "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
@@ -331,7 +332,7 @@ func checkCoverage(files []*bicepFile) []string {
 		}
 	}
 	for typ, want := range map[string][]string{
-		"Microsoft.Storage/storageAccounts/blobServices/containers": {"snippets", "approvals"},
+		"Microsoft.Storage/storageAccounts/blobServices/containers": {"snippets", "approvals", "audit-anchors"},
 		"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    {"ftp", "scm"},
 		"Microsoft.Web/sites/config":                                {"appsettings", "authsettingsV2"},
 	} {
@@ -366,6 +367,7 @@ func checkCoverage(files []*bicepFile) []string {
 		"claude.ai redirect URI":                "'https://claude.ai/api/mcp/auth_callback'",
 		"Cursor redirect URI":                   "'http://localhost:8787/callback'",
 		"public client flag":                    "isFallbackPublicClient: true",
+		"anchor blobs may grow":                 "allowProtectedAppendWrites: true",
 	} {
 		if !strings.Contains(text, s) {
 			problems = append(problems, fmt.Sprintf("%s (%s) appears nowhere", what, s))

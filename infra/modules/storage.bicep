@@ -13,6 +13,11 @@ param deploymentContainerName string
 @maxValue(365)
 param softDeleteDays int = 14
 
+@description('Days each chain anchor of the audit trail stays unchangeable and undeletable (the time-based immutability policy of the audit-anchors container). The policy is left unlocked: lock it for production, and remove it before deleting the account.')
+@minValue(1)
+@maxValue(146000)
+param auditAnchorRetentionDays int = 30
+
 @description('Subnet for the blob private endpoint; empty keeps the account on its public endpoint.')
 param privateEndpointSubnetId string = ''
 
@@ -73,6 +78,27 @@ resource approvals 'Microsoft.Storage/storageAccounts/blobServices/containers@20
   name: 'approvals'
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// The chain anchors of the audit trail (docs/AUDIT.md, "Tamper evidence"):
+// one append blob per server process and day. Time-based immutability keeps
+// every anchor from being changed or deleted for the retention period;
+// protected append writes let the server add lines to its blobs.
+resource auditAnchors 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'audit-anchors'
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource auditAnchorsImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+  parent: auditAnchors
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: auditAnchorRetentionDays
+    allowProtectedAppendWrites: true
   }
 }
 

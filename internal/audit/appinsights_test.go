@@ -144,16 +144,17 @@ func TestAppInsightsWireFormat(t *testing.T) {
 		// Every field of the stdout line is a custom dimension with the same value.
 		props := env.Data.BaseData.Properties
 		for _, f := range eventFields {
-			v, ok := line[f]
-			if !ok {
+			if _, ok := line[f]; !ok {
 				t.Fatalf("stdout line lacks %s", f)
 			}
+		}
+		for f, v := range line {
 			if props[f] != stringify(t, v) {
 				t.Errorf("envelope %d property %s = %q, want %q", i, f, props[f], stringify(t, v))
 			}
 		}
-		if len(props) != len(eventFields) {
-			t.Errorf("envelope %d has %d properties, want %d", i, len(props), len(eventFields))
+		if len(props) != len(line) {
+			t.Errorf("envelope %d has %d properties, want %d (the stdout line's fields)", i, len(props), len(line))
 		}
 		// latency_ms and arguments_bytes are measurements too.
 		m := env.Data.BaseData.Measurements

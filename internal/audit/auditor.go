@@ -59,16 +59,24 @@ type Auditor struct {
 	mu     sync.RWMutex // guards closed against Record's sends
 	closed bool
 
+	// writeMu serializes chaining and writing: an event takes its place in
+	// the chain and is written to the synchronous sinks (and queued for
+	// the others) under it, so the order of the stdout lines is the order
+	// of chain_seq, whatever the concurrency.
+	writeMu sync.Mutex
+	chain   *chain
+
+	anchors *anchorer // nil until StartAnchors
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 // queue is one sink with its buffer and drain goroutine; a synchronous
-// sink has neither, and mu serializes its writes.
+// sink has neither, and the Auditor's writeMu serializes its writes.
 type queue struct {
 	sink    Sink
 	sync    bool
-	mu      sync.Mutex
 	events  chan Event
 	done    chan struct{} // closed when the drain goroutine has returned
 	dropped atomic.Uint64
@@ -82,7 +90,7 @@ func New(opts Options, sinks ...Sink) *Auditor {
 	if opts.Warn == nil {
 		opts.Warn = os.Stderr
 	}
-	a := &Auditor{serverID: opts.ServerID, warn: newWarner(opts.Warn, opts.WarnEvery), now: time.Now}
+	a := &Auditor{serverID: opts.ServerID, warn: newWarner(opts.Warn, opts.WarnEvery), now: time.Now, chain: newChain()}
 	for _, s := range sinks {
 		q := &queue{sink: s, done: make(chan struct{})}
 		a.sinks = append(a.sinks, q)
@@ -99,19 +107,22 @@ func New(opts Options, sinks ...Sink) *Auditor {
 
 // Record queues e for every sink and returns at once. It fills Event,
 // Timestamp (now), OperationID (a fresh trace id) and ServerID when they
-// are empty. After Close, events for queued sinks are dropped and counted.
+// are empty, and always sets the chain fields: the next sequence number of
+// this Auditor's segment and the previous event's digest. After Close,
+// events for queued sinks are dropped and counted.
 func (a *Auditor) Record(e Event) {
 	e.normalize(a.serverID, a.now())
+	content := e.contentDigest() // outside the lock: calls hash in parallel
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	a.writeMu.Lock()
+	defer a.writeMu.Unlock()
+	a.chain.next(&e, content)
 	for _, q := range a.sinks {
 		if q.sync {
 			// Written even after Close: a call that outlived the shutdown
-			// deadline still leaves its line.
-			q.mu.Lock()
-			err := q.sink.Write(e)
-			q.mu.Unlock()
-			if err != nil {
+			// deadline still leaves its line (and its place in the chain).
+			if err := q.sink.Write(e); err != nil {
 				a.dropped(q, "write", firstLine(err))
 			}
 			continue
@@ -159,7 +170,7 @@ func (a *Auditor) Dropped() uint64 {
 }
 
 // Close stops accepting events, drains every queue into its sink and closes
-// the sinks, all within ctx. It returns nil when every recorded event was
+// the sinks, and writes the final chain anchor (StartAnchors), all within ctx. It returns nil when every recorded event was
 // delivered (for Application Insights: accepted by the ingestion endpoint);
 // otherwise an error that says, per sink, how many events were dropped,
 // left in the queue, or not confirmed. Close is idempotent; later calls
@@ -179,10 +190,13 @@ func (a *Auditor) Close(ctx context.Context) error {
 		}
 		a.mu.Unlock()
 
-		errs := make([]error, len(a.sinks))
+		errs := make([]error, len(a.sinks)+1)
 		var wg sync.WaitGroup
 		for i, q := range a.sinks {
 			wg.Go(func() { errs[i] = a.closeSink(ctx, q) })
+		}
+		if an := a.anchors; an != nil {
+			wg.Go(func() { errs[len(a.sinks)] = an.close(ctx) })
 		}
 		wg.Wait()
 		a.warn.close(ctx)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -14,6 +15,8 @@ const (
 	EnvConnectionString = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 	EnvAuthentication   = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 	EnvServerID         = "MCP_SERVER_ID"
+	EnvAnchorInterval   = "MCP_AUDIT_ANCHOR_INTERVAL"  // Go duration between chain anchors; "off" disables them
+	EnvAnchorContainer  = "MCP_AUDIT_ANCHOR_CONTAINER" // container of the anchor blobs
 )
 
 // DefaultScope is the Entra scope of Azure Monitor ingestion in the public
@@ -35,6 +38,13 @@ const maxConnectionString = 4096
 type Config struct {
 	ServerID    string             // server_id in events and cloud_RoleName
 	AppInsights *AppInsightsConfig // nil: stdout only
+	Anchors     AnchorConfig
+}
+
+// AnchorConfig says whether and where chain anchors are written.
+type AnchorConfig struct {
+	Interval  time.Duration // 0: no anchors (MCP_AUDIT_ANCHOR_INTERVAL=off)
+	Container string
 }
 
 // AppInsightsConfig says where and how to send events to Application Insights.
@@ -65,6 +75,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.ServerID == "" {
 		c.ServerID, _ = os.Hostname()
 	}
+	var err error
+	if c.Anchors, err = anchorConfig(getenv); err != nil {
+		return Config{}, err
+	}
 	cs := strings.TrimSpace(getenv(EnvConnectionString))
 	if cs == "" {
 		return c, nil
@@ -83,6 +97,38 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.AppInsights = ai
+	return c, nil
+}
+
+// Bounds of MCP_AUDIT_ANCHOR_INTERVAL: often enough to matter, rarely
+// enough that a day's blob stays far below 50,000 blocks.
+const (
+	minAnchorInterval = time.Second
+	maxAnchorInterval = time.Hour
+)
+
+// containerName is Blob Storage's rule for container names.
+var containerName = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+
+func anchorConfig(getenv func(string) string) (AnchorConfig, error) {
+	c := AnchorConfig{Interval: DefaultAnchorInterval, Container: DefaultAnchorContainer}
+	switch v := strings.TrimSpace(getenv(EnvAnchorInterval)); strings.ToLower(v) {
+	case "":
+	case "off", "0":
+		c.Interval = 0
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minAnchorInterval || d > maxAnchorInterval {
+			return AnchorConfig{}, &ConfigError{EnvAnchorInterval, fmt.Sprintf("must be a duration from %s to %s (for example 60s), or off", minAnchorInterval, maxAnchorInterval)}
+		}
+		c.Interval = d
+	}
+	if v := strings.TrimSpace(getenv(EnvAnchorContainer)); v != "" {
+		if !containerName.MatchString(v) || len(v) > 63 {
+			return AnchorConfig{}, &ConfigError{EnvAnchorContainer, "must be a container name: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit"}
+		}
+		c.Container = v
+	}
 	return c, nil
 }
 

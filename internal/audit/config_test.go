@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigFromEnvServerID(t *testing.T) {
@@ -112,6 +113,44 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			}
 			if strings.Contains(msg, secretish) {
 				t.Errorf("error %q repeats the value", msg)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvAnchors(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		interval  time.Duration
+		container string
+		errVar    string
+	}{
+		{"defaults", map[string]string{}, DefaultAnchorInterval, DefaultAnchorContainer, ""},
+		{"off", map[string]string{EnvAnchorInterval: "off"}, 0, DefaultAnchorContainer, ""},
+		{"zero is off", map[string]string{EnvAnchorInterval: "0"}, 0, DefaultAnchorContainer, ""},
+		{"set", map[string]string{EnvAnchorInterval: "5s", EnvAnchorContainer: "my-anchors"}, 5 * time.Second, "my-anchors", ""},
+		{"too short", map[string]string{EnvAnchorInterval: "10ms"}, 0, "", EnvAnchorInterval},
+		{"too long", map[string]string{EnvAnchorInterval: "2h"}, 0, "", EnvAnchorInterval},
+		{"not a duration", map[string]string{EnvAnchorInterval: "60"}, 0, "", EnvAnchorInterval},
+		{"bad container", map[string]string{EnvAnchorContainer: "Audit_Anchors"}, 0, "", EnvAnchorContainer},
+		{"short container", map[string]string{EnvAnchorContainer: "ab"}, 0, "", EnvAnchorContainer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ConfigFromEnv(envMap(tt.env))
+			if tt.errVar != "" {
+				var ce *ConfigError
+				if !errors.As(err, &ce) || ce.Var != tt.errVar {
+					t.Fatalf("err = %v, want a ConfigError naming %s", err, tt.errVar)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Anchors.Interval != tt.interval || c.Anchors.Container != tt.container {
+				t.Errorf("got %+v, want interval %s, container %q", c.Anchors, tt.interval, tt.container)
 			}
 		})
 	}

@@ -77,6 +77,12 @@ type Event struct {
 	Message            string    `json:"message"` // short, fixed outcome text; never argument values
 	ArgumentsBytes     int       `json:"arguments_bytes"`
 	ArgumentsSHA256    string    `json:"arguments_sha256"`
+
+	// The hash chain (chain.go), set by the Auditor as it writes the
+	// event; whatever a caller puts here is overwritten.
+	ChainSegment string `json:"chain_segment"` // random id of this process's chain
+	ChainSeq     uint64 `json:"chain_seq"`     // 1, 2, 3, ... within the segment
+	ChainPrev    string `json:"chain_prev"`    // hex digest of the previous event of the segment (the genesis digest for seq 1)
 }
 
 // timeLayout is RFC 3339 in UTC with exactly three fractional digits.
@@ -86,16 +92,20 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 // channel for large values.
 const maxMessage = 200
 
-// MarshalJSON encodes the timestamp as RFC 3339 UTC with milliseconds.
+// MarshalJSON encodes the timestamp as RFC 3339 UTC with milliseconds and
+// adds the OpenTelemetry names of the fields API Management also writes
+// (otel.go).
 func (e Event) MarshalJSON() ([]byte, error) {
 	type plain Event // no methods: avoids recursion
 	return json.Marshal(struct {
 		Timestamp string `json:"timestamp"` // shallower field wins over plain.Timestamp
 		plain
-	}{e.Timestamp.UTC().Format(timeLayout), plain(e)})
+		otelFields
+	}{e.Timestamp.UTC().Format(timeLayout), plain(e), e.otel()})
 }
 
-// UnmarshalJSON accepts what MarshalJSON produces.
+// UnmarshalJSON accepts what MarshalJSON produces. The OpenTelemetry
+// names are derived from the other fields, so they are not read back.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
 	var v struct {

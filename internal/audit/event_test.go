@@ -3,6 +3,8 @@ package audit
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,15 +13,23 @@ import (
 )
 
 // eventFields is the audit schema: the issue's field list, plus event,
-// message and the argument size and digest. Changing it is a schema change
-// that the KQL in infra/kql and docs/AUDIT.md must follow.
+// message and the argument size and digest, the OpenTelemetry names that
+// API Management writes too, and the chain. Every one is in every event.
+// Changing it is a schema change that the KQL in infra/kql and
+// docs/AUDIT.md must follow.
 var eventFields = []string{
 	"event", "timestamp", "operation_id", "server_id", "tenant_id", "agent_id",
 	"caller_identity", "mcp_session_id", "protocol_version", "method", "tool_name",
 	"downstream_resource", "authorization_mode", "approval_required",
 	"approval_result", "latency_ms", "result_code", "message",
 	"arguments_bytes", "arguments_sha256",
+	"gen_ai.operation.name", "mcp.method.name", "mcp.session.id", "mcp.protocol.version", "gen_ai.agent.id",
+	"chain_segment", "chain_seq", "chain_prev",
 }
+
+// conditionalFields are present only when they apply, as in API
+// Management's rows: the tool on tools/call, the error type when not ok.
+var conditionalFields = []string{"gen_ai.tool.name", "error.type"}
 
 func fullEvent() Event {
 	return Event{
@@ -32,6 +42,7 @@ func fullEvent() Event {
 		CallerIdentity:     "72f988bf-86f1-41af-91ab-2d7cd011db47/8d5a7c1e-4b1f-4f3e-9c55-0d9c7e1f2a3b",
 		MCPSessionID:       "session-1",
 		ProtocolVersion:    "2025-11-25",
+		Method:             "tools/call",
 		ToolName:           "delete_snippet",
 		DownstreamResource: "blob:snippets",
 		AuthorizationMode:  ModeDelegated,
@@ -56,7 +67,7 @@ func TestEventJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := slices.Sorted(maps.Keys(m))
-	want := slices.Sorted(slices.Values(eventFields))
+	want := slices.Sorted(slices.Values(append(slices.Clone(eventFields), conditionalFields...)))
 	if !slices.Equal(got, want) {
 		t.Fatalf("JSON fields\n got %v\nwant %v", got, want)
 	}
@@ -97,5 +108,28 @@ func TestNormalize(t *testing.T) {
 	long.normalize("srv", now)
 	if len(long.Message) > maxMessage+len("…") || !utf8.ValidString(long.Message) || !strings.HasSuffix(long.Message, "…") {
 		t.Errorf("message not cut cleanly: %d bytes, valid=%v", len(long.Message), utf8.ValidString(long.Message))
+	}
+}
+
+// docs/AUDIT.md documents every field of the event, and README.md every
+// variable the audit configuration reads.
+func TestDocsNameEveryField(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	audit, readme := read("docs/AUDIT.md"), read("README.md")
+	for _, f := range append(slices.Clone(eventFields), conditionalFields...) {
+		if !strings.Contains(audit, "`"+f+"`") {
+			t.Errorf("docs/AUDIT.md does not name the field %s", f)
+		}
+	}
+	for _, v := range []string{EnvConnectionString, EnvAuthentication, EnvServerID, EnvAnchorInterval, EnvAnchorContainer} {
+		if !strings.Contains(readme, "`"+v+"`") || !strings.Contains(audit, "`"+v+"`") {
+			t.Errorf("README.md or docs/AUDIT.md does not document %s", v)
+		}
 	}
 }
