@@ -210,6 +210,7 @@ func (e *Event) contentDigest() [32]byte {
 	c = appendField(c, AttrErrorType, o.ErrorType)
 	c = appendField(c, "event", e.Event)
 	c = appendField(c, AttrGenAIAgentID, o.GenAIAgentID)
+	c = appendField(c, AttrGenAIConversationID, o.GenAIConversation)
 	c = appendField(c, AttrGenAIOperationName, o.GenAIOperationName)
 	c = appendField(c, AttrGenAIToolName, o.GenAIToolName)
 	c = appendFieldBytes(c, "latency_ms", strconv.AppendInt(num[:0], e.LatencyMS, 10))

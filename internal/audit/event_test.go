@@ -23,7 +23,7 @@ var eventFields = []string{
 	"downstream_resource", "authorization_mode", "approval_required",
 	"approval_result", "latency_ms", "result_code", "message",
 	"arguments_bytes", "arguments_sha256",
-	"gen_ai.operation.name", "mcp.method.name", "mcp.session.id", "mcp.protocol.version", "gen_ai.agent.id",
+	"gen_ai.operation.name", "mcp.method.name", "mcp.session.id", "gen_ai.conversation.id", "mcp.protocol.version", "gen_ai.agent.id",
 	"chain_segment", "chain_seq", "chain_prev",
 }
 

@@ -15,9 +15,12 @@ const (
 	AttrGenAIToolName      = "gen_ai.tool.name"      // the tool, on tools/call only
 	AttrMCPMethodName      = "mcp.method.name"       // the JSON-RPC method (OTel MCP conventions)
 	AttrMCPSessionID       = "mcp.session.id"        // = mcp_session_id
-	AttrMCPProtocolVersion = "mcp.protocol.version"  // = protocol_version
-	AttrGenAIAgentID       = "gen_ai.agent.id"       // = agent_id: the calling client application
-	AttrErrorType          = "error.type"            // = result_code when it is not ok; absent when ok
+	// AttrGenAIConversationID is the session under the name API Management's
+	// MCP rows use for it, so a gateway row joins on it without renaming.
+	AttrGenAIConversationID = "gen_ai.conversation.id" // = mcp_session_id
+	AttrMCPProtocolVersion  = "mcp.protocol.version"   // = protocol_version
+	AttrGenAIAgentID        = "gen_ai.agent.id"        // = agent_id: the calling client application
+	AttrErrorType           = "error.type"             // = result_code when it is not ok; absent when ok
 )
 
 // MethodToolsCall is the JSON-RPC method of a tool call.
@@ -32,6 +35,7 @@ type otelFields struct {
 	GenAIToolName      string `json:"gen_ai.tool.name,omitempty"`
 	MCPMethodName      string `json:"mcp.method.name"`
 	MCPSessionID       string `json:"mcp.session.id"`
+	GenAIConversation  string `json:"gen_ai.conversation.id"`
 	MCPProtocolVersion string `json:"mcp.protocol.version"`
 	GenAIAgentID       string `json:"gen_ai.agent.id"`
 	ErrorType          string `json:"error.type,omitempty"`
@@ -43,6 +47,7 @@ func (e *Event) otel() otelFields {
 		GenAIOperationName: e.Method,
 		MCPMethodName:      e.Method,
 		MCPSessionID:       e.MCPSessionID,
+		GenAIConversation:  e.MCPSessionID,
 		MCPProtocolVersion: e.ProtocolVersion,
 		GenAIAgentID:       e.AgentID,
 	}
