@@ -25,7 +25,7 @@ type SnippetStore interface {
 }
 
 // Options are a Server's collaborators and settings, read once by New.
-// Every field has a usable zero value, as documented on it.
+// Each field documents what its zero value means.
 type Options struct {
 	// Snippets stores the snippets. Nil is accepted by New (a Server built
 	// only to inspect its tools), but a call that reads or writes snippets
