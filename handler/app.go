@@ -67,7 +67,7 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 			return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: err.Error()}
 		}
 	}
-	ts, err := tools.New(tools.Deps{
+	ts, err := tools.New(tools.Options{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
 		Approvals:   approval.NewStore(blob, approval.Options{TTL: cfg.ApprovalTTL, AllowAppOnlyApprovers: cfg.ApprovalAllowAppOnly}),
 		Log:         log,
@@ -145,10 +145,10 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 	return nil, nil, fmt.Errorf("MCP_AUTH_MODE: %q is not a mode", cfg.AuthMode)
 }
 
-// delegator prepares on-behalf-of delegation to Microsoft Graph, or a nil
-// Delegator (whose answer is "not configured") when it is not set up.
+// delegator prepares on-behalf-of delegation to Microsoft Graph, or nil
+// (tools: "not configured") when it is not set up.
 // Client secrets are for local development: never behind built-in auth.
-func delegator(cfg *config.Config) (*delegate.Delegator, error) {
+func delegator(cfg *config.Config) (tools.ProfileSource, error) {
 	dcfg, err := delegate.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err

@@ -159,7 +159,7 @@ func TestProfileToolOnlyWhereItWorks(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			store, approvals, _ := stores(t)
-			s, err := New(Deps{Snippets: store, Approvals: approvals, Profiles: c.profiles, Auditor: &memAuditor{}})
+			s, err := New(Options{Snippets: store, Approvals: approvals, Profiles: c.profiles, Auditor: &memAuditor{}})
 			if err != nil {
 				t.Fatal(err)
 			}

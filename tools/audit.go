@@ -65,12 +65,13 @@ func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, messa
 		if req == nil {
 			req = &mcp.CallToolRequest{}
 		}
-		code, msg := audit.ResultInternalError, "request failed"
+		var code audit.ResultCode = audit.ResultInternalError
+		msg := "request failed"
 		if errors.Is(err, server.ErrToolNotFound) {
 			// The same words for a hidden tool: nothing leaks about it.
 			rpcError(ctx, mcp.INVALID_PARAMS, fmt.Sprintf("tool %q not found; tools/list shows the tools you may call", req.Params.Name))
 			code, msg = audit.ResultNotFound, "unknown tool"
-			if _, exists := s.specs[req.Params.Name]; exists {
+			if _, exists := s.tools[req.Params.Name]; exists {
 				code, msg = audit.ResultDenied, "tool not permitted for this caller"
 			}
 		}
@@ -101,7 +102,7 @@ type target struct {
 }
 
 func (s *Server) callTarget(req *mcp.CallToolRequest) target {
-	_, known := s.specs[req.Params.Name]
+	_, known := s.tools[req.Params.Name]
 	return target{method: mcp.MethodToolsCall, name: audit.Name(req.Params.Name, known), args: req.Params.Arguments}
 }
 
@@ -148,10 +149,7 @@ func resourceName(uri string) string {
 	return audit.Unknown(uri)
 }
 
-func (s *Server) record(ctx context.Context, t target, code, msg string) {
-	if s.Auditor == nil {
-		return
-	}
+func (s *Server) record(ctx context.Context, t target, code audit.ResultCode, msg string) {
 	c := callFrom(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -165,9 +163,9 @@ func (s *Server) record(ctx context.Context, t target, code, msg string) {
 		ToolName:           t.name,
 		DownstreamResource: c.downstream,
 		ApprovalRequired:   c.approvalRequired,
-		ApprovalResult:     c.approvalResult,
+		ApprovalResult:     string(c.approvalResult),
 		LatencyMS:          time.Since(c.start).Milliseconds(),
-		ResultCode:         code,
+		ResultCode:         string(code),
 		Message:            msg,
 	}
 	if e.Message == "" && code != audit.ResultOK {
@@ -181,5 +179,5 @@ func (s *Server) record(ctx context.Context, t target, code, msg string) {
 		e.AuthorizationMode = c.authzMode
 	}
 	e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ArgumentsDigest(t.args)
-	s.Auditor.Record(e)
+	s.auditor.Record(e)
 }

@@ -4,10 +4,11 @@ import (
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/snippets"
 )
 
 // This file maps the caller's identity onto what the leaf packages need:
-// audit fields and the user to delegate for. It lives here, in the layer
+// audit fields, the user to delegate for and the snippet space. It lives here, in the layer
 // that knows both, so that audit and delegate know nothing of identities.
 
 // setCaller fills the identity fields of e from id: tenant, caller identity
@@ -37,4 +38,14 @@ func delegateUser(id *identity.Identity) delegate.User {
 		return delegate.User{}
 	}
 	return delegate.User{TenantID: id.TenantID, ObjectID: id.ObjectID, Token: id.BearerToken(), AppOnly: id.AppOnly}
+}
+
+// spaceOf is the caller's private space, or with shared the tenant's
+// shared space: the one place identity becomes a snippet space (tools,
+// resources, the prompt and completions all use it).
+func spaceOf(id *identity.Identity, shared bool) snippets.Space {
+	if shared {
+		return snippets.Shared(id.TenantID)
+	}
+	return snippets.Private(id.TenantID, id.ObjectID)
 }

@@ -20,14 +20,14 @@ import (
 type completer struct{ s *Server }
 
 func (c completer) CompletePromptArgument(ctx context.Context, prompt string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
-	if prompt != "review_snippet" || arg.Name != "snippetname" {
+	if prompt != reviewPrompt || arg.Name != argSnippetName {
 		return &mcp.Completion{Values: []string{}}, nil
 	}
 	return c.names(ctx, false, arg.Value), nil
 }
 
 func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, _ mcp.CompleteContext) (*mcp.Completion, error) {
-	if arg.Name != "snippetname" || (uri != privateTemplate && uri != sharedTemplate) {
+	if arg.Name != argSnippetName || (uri != privateTemplate && uri != sharedTemplate) {
 		return &mcp.Completion{Values: []string{}}, nil
 	}
 	return c.names(ctx, uri == sharedTemplate, arg.Value), nil
@@ -43,11 +43,7 @@ func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.C
 		outcome(ctx, audit.ResultDenied)
 		return out
 	}
-	sp := snippets.Private(id.TenantID, id.ObjectID)
-	if shared {
-		sp = snippets.Shared(id.TenantID)
-	}
-	page, err := c.s.Snippets.List(ctx, sp, prefix, "", 100)
+	page, err := c.s.snippets.List(ctx, spaceOf(id, shared), prefix, "", 100)
 	var invalid *snippets.InvalidError
 	switch {
 	case errors.As(err, &invalid):

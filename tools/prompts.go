@@ -18,7 +18,7 @@ func (s *Server) addPrompts(m *server.MCPServer) {
 	m.AddPrompt(mcp.NewPrompt(reviewPrompt,
 		mcp.WithPromptTitle("Review a snippet"),
 		mcp.WithPromptDescription("Ask the model to review one of your snippets: correctness, clarity, risks."),
-		mcp.WithArgument("snippetname", mcp.RequiredArgument(), mcp.ArgumentDescription("Name of the snippet to review.")),
+		mcp.WithArgument(argSnippetName, mcp.RequiredArgument(), mcp.ArgumentDescription("Name of the snippet to review.")),
 		mcp.WithArgument("focus", mcp.ArgumentDescription("Optional: what to focus on, e.g. security.")),
 	), s.reviewPrompt)
 }
@@ -32,7 +32,7 @@ func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.P
 }
 
 func (s *Server) reviewPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-	name := req.Params.Arguments["snippetname"]
+	name := req.Params.Arguments[argSnippetName]
 	sn, err := s.read(ctx, false, name)
 	if errors.Is(err, server.ErrResourceNotFound) {
 		// A prompt argument naming no snippet is an invalid parameter of

@@ -40,7 +40,7 @@ func (s *Server) addResources(m *server.MCPServer) {
 
 func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-		name := templateArg(req.Params.Arguments, "snippetname")
+		name := templateArg(req.Params.Arguments, argSnippetName)
 		sn, err := s.read(ctx, shared, name)
 		if errors.Is(err, server.ErrResourceNotFound) {
 			rpcError(ctx, resourceNotFound(ctx), fmt.Sprintf("snippet %q not found in this space", name))
@@ -54,14 +54,14 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 
 // mayRead is the rule for resources and the prompt: they show snippet
 // content, so they follow get_snippet's rule.
-func (s *Server) mayRead(id *identity.Identity) bool { return s.policy.Allows(id, "get_snippet") }
+func (s *Server) mayRead(id *identity.Identity) bool { return s.policy.Allows(id, toolGetSnippet) }
 
 // mayList is the rule for completions: they show snippet names, so they
 // follow list_snippets' rule.
-func (s *Server) mayList(id *identity.Identity) bool { return s.policy.Allows(id, "list_snippets") }
+func (s *Server) mayList(id *identity.Identity) bool { return s.policy.Allows(id, toolListSnippets) }
 
 // outcome records a read's result code for its audit event.
-func outcome(ctx context.Context, code string) {
+func outcome(ctx context.Context, code audit.ResultCode) {
 	callFrom(ctx).set(func(c *call) { c.resultCode = code })
 }
 
@@ -74,11 +74,7 @@ func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.S
 		outcome(ctx, audit.ResultDenied)
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")
 	}
-	sp := snippets.Private(id.TenantID, id.ObjectID)
-	if shared {
-		sp = snippets.Shared(id.TenantID)
-	}
-	sn, err := s.Snippets.Get(ctx, sp, name)
+	sn, err := s.snippets.Get(ctx, spaceOf(id, shared), name)
 	var invalid *snippets.InvalidError
 	switch {
 	case err == nil:

@@ -16,10 +16,10 @@ import (
 // and validates the structured content against the tool's output schema.
 func TestStructuredOutputMatchesSchema(t *testing.T) {
 	f := newFixture(t)
-	s, _ := New(Deps{Snippets: f.store})
+	s, _ := New(Options{Snippets: f.store})
 	schemas := map[string]*jsonschema.Schema{}
-	for name, sp := range s.specs {
-		raw, err := json.Marshal(sp.tool.OutputSchema)
+	for name, sp := range s.tools {
+		raw, err := json.Marshal(sp.spec.OutputSchema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func TestStructuredOutputMatchesSchema(t *testing.T) {
 	call(alice, "save_snippet", map[string]any{"snippetname": "s2", "snippet": "x"})
 	id2 := call(alice, "delete_snippet", map[string]any{"snippetname": "s2"})["approvalId"].(string)
 	call(bob, "deny_request", map[string]any{"id": id2, "reason": "keep it"})
-	for name := range s.specs {
+	for name := range s.tools {
 		if !seen[name] && name != "get_my_profile" {
 			t.Errorf("%s: output not checked", name)
 		}
@@ -81,7 +81,7 @@ func validate(t *testing.T, schemas map[string]*jsonschema.Schema, seen map[stri
 // Every schema gives each field one type: a list such as ["null","array"]
 // is what MCP Inspector warns about as not portable.
 func TestSchemasArePortable(t *testing.T) {
-	s, _ := New(Deps{})
+	s, _ := New(Options{})
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		switch x := v.(type) {
@@ -98,8 +98,8 @@ func TestSchemasArePortable(t *testing.T) {
 			}
 		}
 	}
-	for name, sp := range s.specs {
-		for kind, schema := range map[string]any{"output": sp.tool.OutputSchema, "input": sp.tool.InputSchema} {
+	for name, sp := range s.tools {
+		for kind, schema := range map[string]any{"output": sp.spec.OutputSchema, "input": sp.spec.InputSchema} {
 			b, _ := json.Marshal(schema)
 			var doc map[string]any
 			if err := json.Unmarshal(b, &doc); err != nil {

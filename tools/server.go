@@ -1,11 +1,7 @@
-// Package tools is the MCP surface of the server: each tool's definition,
-// annotations, class and handler, the resources and prompts, and the
-// per-call authorization and audit that wrap them.
 package tools
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -14,7 +10,6 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/identity"
 	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
@@ -29,56 +24,82 @@ type SnippetStore interface {
 	MaxSize() int64
 }
 
-// Deps are the server's collaborators, wired by the handler.
-type Deps struct {
-	Snippets    SnippetStore
-	Approvals   ApprovalStore
-	Profiles    ProfileSource
-	Auditor     Auditor
-	Log         *slog.Logger
-	ToolTimeout time.Duration // bound on one tool call
+// Options are a Server's collaborators and settings, read once by New.
+// Each field documents what its zero value means.
+type Options struct {
+	// Snippets stores the snippets. Nil is accepted by New (a Server built
+	// only to inspect its tools), but a call that reads or writes snippets
+	// then fails as a bug.
+	Snippets SnippetStore
+	// Approvals stores approval requests; nil as for Snippets.
+	Approvals ApprovalStore
+	// Profiles fetches the caller's Graph profile on their behalf. Nil:
+	// delegation is not configured, and get_my_profile is offered to
+	// nobody.
+	Profiles ProfileSource
+	// Auditor receives one event per audited request. Nil: events are
+	// dropped.
+	Auditor Auditor
+	// Log receives operational logs (never argument values). Nil:
+	// slog.Default().
+	Log *slog.Logger
+	// ToolTimeout bounds one tool call. Zero or negative: 30 seconds.
+	ToolTimeout time.Duration
 	// Policy is an operator's policy document (JSON, see docs/SECURITY.md)
-	// applied over the tools' default rules; nil for the defaults.
-	Policy  []byte
+	// applied over the tools' default rules. Nil: the default rules.
+	Policy []byte
+	// Version is the server version clients see in initialize's
+	// serverInfo, as given ("" stays empty).
 	Version string
 }
 
-// Server holds the tools and their collaborators.
+// Server is the MCP surface: the tools, resources and prompt, their policy,
+// and the mcp-go server that serves them, built once by New. Its fields are
+// set by New and never change.
 type Server struct {
-	Deps
-	log    *slog.Logger
-	policy *policy.Policy
-	specs  map[string]spec
+	snippets  SnippetStore
+	approvals ApprovalStore
+	profiles  ProfileSource // never nil: notConfigured when there is no delegation
+	auditor   Auditor       // never nil: discard when none is given
+	log       *slog.Logger
+	policy    *policy.Policy
+	tools     map[string]tool
+	mcp       *server.MCPServer
 }
 
-// spec is one tool: what clients see, its class, and its handler.
-type spec struct {
-	tool    mcp.Tool
-	class   policy.Class
-	handler server.ToolHandlerFunc
-}
+// New builds the tools, their policy and the mcp-go server. It fails on an
+// invalid policy document.
+func New(o Options) (*Server, error) { return newServer(o, nil) }
 
-// New builds the tools and their policy. It fails on an invalid policy file.
-func New(d Deps) (*Server, error) {
-	s := &Server{Deps: d, log: d.Log, specs: map[string]spec{}}
+// newServer is New with more tools than the catalog (tests and examples).
+func newServer(o Options, more func(*Server) []tool) (*Server, error) {
+	s := &Server{
+		snippets: o.Snippets, approvals: o.Approvals, profiles: o.Profiles, auditor: o.Auditor, log: o.Log,
+		tools: map[string]tool{},
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if s.Profiles == nil {
-		s.Profiles = (*delegate.Delegator)(nil) // answers "delegation is not configured"
+	if s.profiles == nil {
+		s.profiles = notConfigured{}
 	}
-	if s.ToolTimeout <= 0 {
-		s.ToolTimeout = 30 * time.Second
+	if s.auditor == nil {
+		s.auditor = discard{}
 	}
-	for _, sp := range slices.Concat(s.snippetTools(), s.approvalTools(), s.profileTools()) {
-		portable(sp.tool.OutputSchema.Properties)
-		s.specs[sp.tool.Name] = sp
+	timeout := o.ToolTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
 	}
-	classes := make(map[string]policy.Class, len(s.specs))
-	for name, sp := range s.specs {
-		classes[name] = sp.class
+	classes := map[string]policy.Class{}
+	all := s.catalog()
+	if more != nil {
+		all = append(all, more(s)...)
 	}
-	p, err := policy.New(classes, d.Policy)
+	for _, t := range all {
+		s.tools[t.spec.Name] = t
+		classes[t.spec.Name] = t.class
+	}
+	p, err := policy.New(classes, o.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -86,16 +107,35 @@ func New(d Deps) (*Server, error) {
 	// The effective rules, once at start: what an operator's file changed
 	// is visible without reading code.
 	s.log.Info("tool policy", "policy", p)
+	s.mcp = s.build(o.Version, timeout)
 	return s, nil
 }
 
-// MCP returns a new mcp-go server with every tool, resource and prompt.
-func (s *Server) MCP() *server.MCPServer {
+// catalog is every tool the server offers, each declared in its own file.
+func (s *Server) catalog() []tool {
+	return []tool{
+		s.saveSnippetTool(),
+		s.getSnippetTool(),
+		s.listSnippetsTool(),
+		s.deleteSnippetTool(),
+		s.whoamiTool(),
+		s.listApprovalRequestsTool(),
+		s.approveRequestTool(),
+		s.denyRequestTool(),
+		s.getMyProfileTool(),
+	}
+}
+
+// MCP returns the mcp-go server with every tool, resource and prompt. It is
+// built once, by New: every call returns the same server.
+func (s *Server) MCP() *server.MCPServer { return s.mcp }
+
+func (s *Server) build(version string, timeout time.Duration) *server.MCPServer {
 	hooks := &server.Hooks{}
 	hooks.AddAfterCallTool(s.afterCall)
 	hooks.AddOnError(s.onError)
 	hooks.AddOnSuccess(s.onSuccess)
-	m := server.NewMCPServer("snippets-mcp", s.Version,
+	m := server.NewMCPServer("snippets-mcp", version,
 		server.WithTitle("Snippets"),
 		server.WithInstructions("Stores and retrieves text snippets for the signed-in caller. "+
 			"Each caller has a private space; pass shared=true to use the tenant's shared space. "+
@@ -113,7 +153,10 @@ func (s *Server) MCP() *server.MCPServer {
 		// types their schemas are generated from, TestStructuredOutputMatchesSchema
 		// proves they conform, and validating at run time re-encoded the schema
 		// on every call (a quarter of the CPU of a whoami call in make bench).
-		server.WithToolHandlerMiddleware(s.bound),
+		// Middleware, outermost first (middleware.go); each tool's argument
+		// check is part of its handler.
+		server.WithToolHandlerMiddleware(s.reportErrors),
+		server.WithToolHandlerMiddleware(deadline(timeout)),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 		server.WithHooks(hooks),
@@ -122,8 +165,8 @@ func (s *Server) MCP() *server.MCPServer {
 		// share them between users. Stated, not left to mcp-go's default.
 		server.WithCacheHints(0, mcp.CacheScopePrivate),
 	)
-	for _, sp := range s.specs {
-		m.AddTool(sp.tool, sp.handler)
+	for _, t := range s.tools {
+		m.AddTool(t.spec, t.handler)
 	}
 	s.addResources(m)
 	s.addPrompts(m)
@@ -151,54 +194,16 @@ func (s *Server) usable(id *identity.Identity, name string) bool {
 	if !s.policy.Allows(id, name) {
 		return false
 	}
-	if name == profileTool {
+	if name == toolGetMyProfile {
 		return s.delegates(id)
 	}
 	return true
 }
 
-// delegates reports whether get_my_profile can work for the caller: it
-// needs delegation configured, a signed-in user (not an app on its own)
-// and a real token (dev mode has none to exchange).
-func (s *Server) delegates(id *identity.Identity) bool {
-	if d, ok := s.Profiles.(*delegate.Delegator); ok && d == nil {
-		return false
-	}
-	return id != nil && !id.AppOnly && id.Method != identity.MethodDev
-}
+// discard is the Auditor of a Server given none.
+type discard struct{}
 
-// bound checks a call's arguments, then gives it a deadline well inside
-// the host's 240 s proxy timeout, so a slow dependency yields an error,
-// never a hang.
-func (s *Server) bound(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if sp, ok := s.specs[req.Params.Name]; ok {
-			if msg := checkArgs(sp.tool, req.Params.Arguments); msg != "" {
-				return fail(ctx, audit.ResultInvalidArguments, msg), nil
-			}
-		}
-		ctx, cancel := context.WithTimeout(ctx, s.ToolTimeout)
-		defer cancel()
-		res, err := next(ctx, req)
-		if err != nil {
-			// Handlers report expected failures as results; an error here is
-			// a bug or an escaped panic. Keep details in the log only.
-			s.log.Error("tool failed", "tool", req.Params.Name, "err", err)
-			return fail(ctx, audit.ResultInternalError, fmt.Sprintf("%s failed unexpectedly; the failure was logged", req.Params.Name)), nil
-		}
-		return res, nil
-	}
-}
-
-// caller returns the authenticated identity. The HTTP layer refuses
-// unauthenticated requests, so nil means a wiring bug: deny.
-func caller(ctx context.Context) (*identity.Identity, *mcp.CallToolResult) {
-	id := identity.FromContext(ctx)
-	if id == nil {
-		return nil, fail(ctx, audit.ResultDenied, "not authenticated")
-	}
-	return id, nil
-}
+func (discard) Record(audit.Event) {}
 
 // portable makes a generated schema one that every client reads the same:
 // a Go slice comes out as type ["null","array"], which MCP Inspector flags

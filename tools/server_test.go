@@ -29,7 +29,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{auditor: &memAuditor{}}
 	var approvals *approval.Store
 	f.store, approvals, f.blob = stores(t)
-	s, err := New(Deps{Snippets: f.store, Approvals: approvals, Auditor: f.auditor, Version: "t"})
+	s, err := New(Options{Snippets: f.store, Approvals: approvals, Auditor: f.auditor, Version: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +75,9 @@ func (f *fixture) tool(t *testing.T, id *identity.Identity, name string, args ma
 // output schema: mcp-go's defaults would call a read tool destructive.
 func TestToolsDeclareEverything(t *testing.T) {
 	f := newFixture(t)
-	s, _ := New(Deps{Snippets: f.store})
-	for name, sp := range s.specs {
-		a := sp.tool.Annotations
+	s, _ := New(Options{Snippets: f.store})
+	for name, sp := range s.tools {
+		a := sp.spec.Annotations
 		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
 			t.Errorf("%s: annotations not all explicit: %+v", name, a)
 		}
@@ -87,7 +87,7 @@ func TestToolsDeclareEverything(t *testing.T) {
 		if (sp.class == policy.ClassRead) != *a.ReadOnlyHint && sp.class != policy.ClassAdmin {
 			t.Errorf("%s: class %s but readOnlyHint %v", name, sp.class, *a.ReadOnlyHint)
 		}
-		if sp.tool.Description == "" || sp.tool.OutputSchema.Type != "object" {
+		if sp.spec.Description == "" || sp.spec.OutputSchema.Type != "object" {
 			t.Errorf("%s: missing description or output schema", name)
 		}
 	}

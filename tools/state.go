@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/audit"
 )
 
 // call is what one request learns on its way through the server, for its
@@ -17,10 +19,10 @@ type call struct {
 	sessionID       string
 
 	mu               sync.Mutex
-	resultCode       string // set by a handler when a result is an error it classified
-	message          string // safe outcome text: never argument values
+	resultCode       audit.ResultCode // set by a handler when a result is an error it classified
+	message          string           // safe outcome text: never argument values
 	approvalRequired bool
-	approvalResult   string
+	approvalResult   audit.ApprovalResult
 	downstream       string
 	authzMode        string
 }

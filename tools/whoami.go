@@ -5,7 +5,12 @@ import (
 	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 )
+
+const toolWhoami = "whoami"
 
 // Whoami is what the server knows of the caller. It never holds tokens.
 type Whoami struct {
@@ -21,14 +26,22 @@ type Whoami struct {
 	Tools      []string `json:"tools" jsonschema:"tools this caller may use"`
 }
 
-func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	id, denied := caller(ctx)
-	if denied != nil {
-		return denied, nil
-	}
+func (s *Server) whoamiTool() tool {
+	return newTool(mcp.NewTool(toolWhoami,
+		mcp.WithTitleAnnotation("Who am I"),
+		mcp.WithDescription("Show who the server thinks you are: tenant, object id, calling app, scopes, roles and the tools you may use. Never shows tokens."),
+		mcp.WithReadOnlyHintAnnotation(true),
+		mcp.WithDestructiveHintAnnotation(false),
+		mcp.WithIdempotentHintAnnotation(true),
+		mcp.WithOpenWorldHintAnnotation(false),
+	), policy.ClassRead, s.whoami)
+}
+
+func (s *Server) whoami(_ context.Context, id *identity.Identity, _ noArgs) (Whoami, string, error) {
+	// Lists are never null in the result (its schema says array).
 	w := Whoami{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN, ClientID: id.ClientID,
 		AppOnly: id.AppOnly, AuthMethod: string(id.Method),
-		Scopes: nonNil(id.Scopes), Roles: nonNil(id.Roles), Tools: []string{}}
+		Scopes: append([]string{}, id.Scopes...), Roles: append([]string{}, id.Roles...), Tools: []string{}}
 	for _, t := range s.policy.Tools() {
 		if s.usable(id, t) {
 			w.Tools = append(w.Tools, t)
@@ -38,12 +51,5 @@ func (s *Server) whoami(ctx context.Context, _ mcp.CallToolRequest) (*mcp.CallTo
 	if who == "" {
 		who = id.ObjectID
 	}
-	return answer(w, fmt.Sprintf("You are %s (tenant %s) via %s; you may use: %v", who, id.TenantID, id.Method, w.Tools)), nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return w, fmt.Sprintf("You are %s (tenant %s) via %s; you may use: %v", who, id.TenantID, id.Method, w.Tools), nil
 }

@@ -17,6 +17,12 @@ const EventName = "tool_call"
 // Insights (the Name column of AppEvents).
 const AppInsightsEventName = "mcp." + EventName
 
+// ResultCode is how a request ended, for Event.ResultCode: one of the
+// Result constants below. The constants are untyped so that they also
+// compare with the event's string field and with plain strings in readers
+// of the JSON.
+type ResultCode string
+
 // Result codes: short, stable strings for Event.ResultCode.
 const (
 	ResultOK               = "ok"                // the tool ran and succeeded
@@ -31,6 +37,11 @@ const (
 	ResultMisconfigured    = "misconfigured"     // a dependency refused this server's credentials or does not exist: an operator must act
 	ResultUnauthenticated  = "unauthenticated"   // the request was refused before the protocol: no or bad credentials
 )
+
+// ApprovalResult is what became of a call's approval, for
+// Event.ApprovalResult: one of the Approval constants below (untyped, as
+// the result codes are).
+type ApprovalResult string
 
 // Approval results: values for Event.ApprovalResult.
 const (
