@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -35,10 +34,10 @@ type app struct {
 
 // build wires configuration into the HTTP handler: hardening, then
 // authentication, then the MCP server.
-func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
 	blob, err := storage.Connect(cfg.Storage)
 	if err != nil {
-		return nil, err
+		return nil, &config.Error{Var: cfg.StorageSetting, Msg: err.Error()}
 	}
 	go ensureContainers(ctx, log, blob, snippets.Container, approval.Container)
 
@@ -46,28 +45,22 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
-	profiles, err := delegator(cfg)
+	profiles, err := delegator(cfg.Delegate)
 	if err != nil {
 		return nil, err
 	}
-	auditor, err := audit.Open(acfg, stdout, stderr, nil)
+	auditor, err := audit.Open(cfg.Audit, stdout, stderr, nil)
 	if err != nil {
 		return nil, err
-	}
-	var policyDoc []byte
-	if cfg.ToolPolicyFile != "" {
-		if policyDoc, err = os.ReadFile(cfg.ToolPolicyFile); err != nil {
-			return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: err.Error()}
-		}
 	}
 	ts, err := tools.New(tools.Deps{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
-		Approvals:   approval.NewStore(blob, approval.Options{TTL: cfg.ApprovalTTL, AllowAppOnlyApprovers: cfg.ApprovalAllowAppOnly}),
+		Approvals:   approval.NewStore(blob, cfg.Approval),
 		Log:         log,
 		Profiles:    profiles,
 		Auditor:     auditor,
 		ToolTimeout: cfg.ToolTimeout,
-		Policy:      policyDoc,
+		Policy:      cfg.ToolPolicy,
 		Version:     version(),
 	})
 	if err != nil {
@@ -129,7 +122,7 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, identity.TenantPlaceholder, "organizations", 1)}
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		j, err := identity.NewJWT(sctx, identity.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})
+		j, err := identity.NewJWT(sctx, cfg.JWT)
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}
@@ -139,14 +132,9 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 }
 
 // delegator prepares on-behalf-of delegation to Microsoft Graph, or a nil
-// Delegator (whose answer is "not configured") when it is not set up.
-// Client secrets are for local development: never behind built-in auth.
-func delegator(cfg *config.Config) (*delegate.Delegator, error) {
-	dcfg, err := delegate.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	dcfg.AllowSecret = cfg.AuthMode != config.AuthEasyAuth
+// Delegator (whose answer is "not configured") when it is not set up. The
+// loader has validated dcfg, including where a client secret is allowed.
+func delegator(dcfg delegate.Config) (*delegate.Delegator, error) {
 	if !dcfg.Enabled() {
 		return nil, nil
 	}

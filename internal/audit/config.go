@@ -1,19 +1,12 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
-)
-
-// Environment variables read by ConfigFromEnv.
-const (
-	EnvConnectionString = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-	EnvAuthentication   = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
-	EnvServerID         = "MCP_SERVER_ID"
 )
 
 // DefaultScope is the Entra scope of Azure Monitor ingestion in the public
@@ -31,7 +24,8 @@ const defaultIngestion = "https://dc.services.visualstudio.com/"
 // maxConnectionString is the documented maximum length.
 const maxConnectionString = 4096
 
-// Config is the audit configuration read from the environment.
+// Config is the audit configuration; internal/config builds it from the
+// environment.
 type Config struct {
 	ServerID    string             // server_id in events and cloud_RoleName
 	AppInsights *AppInsightsConfig // nil: stdout only
@@ -47,43 +41,30 @@ type AppInsightsConfig struct {
 	Scope              string // token scope when AAD is set
 }
 
-// ConfigError is a configuration mistake; it names the variable.
-type ConfigError struct {
-	Var, Msg string
+// Errors of Validate; the returned error wraps one of them.
+var (
+	ErrNoIngestion   = errors.New("no track URL or instrumentation key")
+	ErrTokenOverHTTP = errors.New("IngestionEndpoint must be https for Entra tokens (plain http is allowed only to a loopback address)")
+)
+
+// Validate checks c; a nil AppInsights (stdout only) is valid.
+func (c Config) Validate() error {
+	if c.AppInsights == nil {
+		return nil
+	}
+	return c.AppInsights.Validate()
 }
 
-func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
-
-// ConfigFromEnv reads the audit configuration through getenv (os.Getenv in
-// production). A malformed connection or authentication string is an error
-// naming the variable; its message never repeats the value.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{ServerID: strings.TrimSpace(getenv(EnvServerID))}
-	if c.ServerID == "" {
-		c.ServerID = strings.TrimSpace(getenv("WEBSITE_SITE_NAME"))
+// Validate checks that c names an ingestion endpoint and sends Entra
+// tokens nowhere but over https (or to loopback, for tests).
+func (c AppInsightsConfig) Validate() error {
+	if c.TrackURL == "" || c.InstrumentationKey == "" {
+		return ErrNoIngestion
 	}
-	if c.ServerID == "" {
-		c.ServerID, _ = os.Hostname()
+	if c.AAD && !tokenSafe(c.TrackURL) {
+		return ErrTokenOverHTTP
 	}
-	cs := strings.TrimSpace(getenv(EnvConnectionString))
-	if cs == "" {
-		return c, nil
-	}
-	ai, err := parseConnectionString(cs)
-	if err != nil {
-		return Config{}, &ConfigError{EnvConnectionString, err.Error()}
-	}
-	if as := strings.TrimSpace(getenv(EnvAuthentication)); as != "" {
-		if ai.ClientID, err = parseAuthentication(as); err != nil {
-			return Config{}, &ConfigError{EnvAuthentication, err.Error()}
-		}
-		ai.AAD = true
-		if !tokenSafe(ai.TrackURL) {
-			return Config{}, &ConfigError{EnvConnectionString, "IngestionEndpoint must be https when " + EnvAuthentication + " asks for Entra tokens (plain http is allowed only on loopback)"}
-		}
-	}
-	c.AppInsights = ai
-	return c, nil
+	return nil
 }
 
 // pairs splits "k1=v1;k2=v2" with case-insensitive keys (stored lower-case).
@@ -108,7 +89,11 @@ func pairs(s string) (map[string]string, error) {
 	return m, nil
 }
 
-func parseConnectionString(s string) (*AppInsightsConfig, error) {
+// ParseConnectionString reads an Application Insights connection string
+// (InstrumentationKey=...;IngestionEndpoint=...). Its errors never repeat
+// the value. The result sends no Entra token until ParseAuthentication's
+// answer is applied (AAD, ClientID).
+func ParseConnectionString(s string) (*AppInsightsConfig, error) {
 	if len(s) > maxConnectionString {
 		return nil, fmt.Errorf("longer than %d characters", maxConnectionString)
 	}
@@ -121,7 +106,7 @@ func parseConnectionString(s string) (*AppInsightsConfig, error) {
 		return nil, fmt.Errorf("InstrumentationKey is missing (expected InstrumentationKey=<guid>;IngestionEndpoint=https://...)")
 	}
 	if a := m["authorization"]; a != "" && !strings.EqualFold(a, "ikey") {
-		return nil, fmt.Errorf("Authorization=%s is not supported in the connection string (only ikey; Entra auth is set with %s)", a, EnvAuthentication)
+		return nil, fmt.Errorf("the connection string's Authorization=%s is not supported (only ikey; Entra auth is set with the authentication string)", a)
 	}
 	endpoint := m["ingestionendpoint"]
 	if endpoint == "" {
@@ -155,9 +140,10 @@ func parseConnectionString(s string) (*AppInsightsConfig, error) {
 
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// parseAuthentication reads "Authorization=AAD[;ClientId=<guid>]" and
+// ParseAuthentication reads an authentication string,
+// "Authorization=AAD[;ClientId=<guid>]", as Azure Functions defines it, and
 // returns the client id ("" for the system-assigned identity).
-func parseAuthentication(s string) (string, error) {
+func ParseAuthentication(s string) (string, error) {
 	m, err := pairs(s)
 	if err != nil {
 		return "", err

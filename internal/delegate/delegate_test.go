@@ -36,21 +36,15 @@ func newEnv(t *testing.T) *env {
 	e.graph = delegatetest.NewGraph(t, e.entra)
 	e.entra.Secret = "dev-secret-" + guid()
 
-	vars := map[string]string{
-		"WEBSITE_AUTH_CLIENT_ID":           e.clientID,
-		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS": e.tenant,
-		"MCP_OBO_CLIENT_SECRET":            e.entra.Secret,
-		"AZURE_AUTHORITY_HOST":             e.entra.URL(),
-		"MCP_GRAPH_ENDPOINT":               e.graph.URL(),
-		"WEBSITE_HOSTNAME":                 "app.example",
-		"WEBSITE_AUTH_ENABLED":             "true",
+	e.cfg = delegate.Config{
+		ClientID:      e.clientID,
+		Tenants:       []string{e.tenant},
+		ClientSecret:  e.entra.Secret,
+		AllowSecret:   true,
+		AuthorityHost: e.entra.URL(),
+		GraphEndpoint: e.graph.URL(),
+		SignInURL:     signInURL,
 	}
-	cfg, err := delegate.ConfigFromEnv(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatalf("ConfigFromEnv: %v", err)
-	}
-	cfg.AllowSecret = true
-	e.cfg = cfg
 	e.client = delegatetest.Client(t, e.entra.Certificate(), e.graph.Certificate())
 	return e
 }
