@@ -3,6 +3,7 @@ package delegate
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -72,6 +73,13 @@ type Config struct {
 
 	Timeout   time.Duration // MCP_OBO_TIMEOUT: bound on one Profile call; 0 means DefaultTimeout
 	CacheSize int           // MCP_OBO_CACHE_SIZE: per-user credentials kept; 0 means DefaultCacheSize
+
+	// HTTPClient, when set, sends every request (Entra, managed identity,
+	// Graph), e.g. one that trusts a local test authority's certificate;
+	// nil means a plain client. Redirects are never followed either way.
+	HTTPClient *http.Client
+	// Now replaces time.Now for cache expiry; nil means time.Now.
+	Now func() time.Time
 }
 
 // Errors of Validate; the returned error wraps exactly one of them.
@@ -122,6 +130,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }

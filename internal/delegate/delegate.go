@@ -44,24 +44,9 @@ type Delegator struct {
 	newCred  credentialFunc
 }
 
-// Option adjusts a Delegator; the options exist for tests.
-type Option func(*options)
-
-type options struct {
-	client *http.Client
-	now    func() time.Time
-}
-
-// WithHTTPClient sends every request (Entra, managed identity, Graph)
-// through c, e.g. one that trusts a local test authority's certificate.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
-
-// WithClock replaces time.Now for cache expiry.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
 // New returns a Delegator for cfg. It fails when cfg is not Enabled, does
 // not pass Validate, or a credential cannot be prepared. It opens no file.
-func New(cfg Config, opts ...Option) (*Delegator, error) {
+func New(cfg Config) (*Delegator, error) {
 	if !cfg.Enabled() {
 		return nil, notConfigured()
 	}
@@ -69,12 +54,8 @@ func New(cfg Config, opts ...Option) (*Delegator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
 	graph, _ := url.Parse(cfg.GraphEndpoint) // Validate checked it
-	newCred, err := credentials(cfg, clientOptions(cfg, o.client))
+	newCred, err := credentials(cfg, clientOptions(cfg, cfg.HTTPClient))
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +64,8 @@ func New(cfg Config, opts ...Option) (*Delegator, error) {
 		scope:    graph.Scheme + "://" + graph.Host + "/.default",
 		resource: graph.Host,
 		msgs:     messages{clientID: cfg.ClientID, signInURL: cfg.SignInURL, timeout: cfg.Timeout},
-		http:     graphClient(o.client),
-		now:      o.now,
+		http:     graphClient(cfg.HTTPClient),
+		now:      cfg.Now,
 		creds:    newCache[azcore.TokenCredential](cfg.CacheSize),
 		newCred:  newCred,
 	}, nil

@@ -46,12 +46,17 @@ func newEnv(t *testing.T) *env {
 		SignInURL:     signInURL,
 	}
 	e.client = delegatetest.Client(t, e.entra.Certificate(), e.graph.Certificate())
+	e.cfg.HTTPClient = e.client
 	return e
 }
 
-func (e *env) delegator(opts ...delegate.Option) *delegate.Delegator {
+func (e *env) delegator(adjust ...func(*delegate.Config)) *delegate.Delegator {
 	e.t.Helper()
-	d, err := delegate.New(e.cfg, append([]delegate.Option{delegate.WithHTTPClient(e.client)}, opts...)...)
+	cfg := e.cfg
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	d, err := delegate.New(cfg)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}
@@ -179,7 +184,7 @@ func TestCacheBoundAndExpiry(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	d := e.delegator(delegate.WithClock(clock))
+	d := e.delegator(func(c *delegate.Config) { c.Now = clock })
 
 	a, b, c := e.user(""), e.user(""), e.user("")
 	for _, u := range []delegate.User{a, b, b, c, b, a} {
@@ -223,7 +228,7 @@ func TestFailuresBecomeActionableErrors(t *testing.T) {
 	d := e.delegator()
 	short := e.cfg
 	short.Timeout = 2 * time.Second // ample for a local exchange, short for a test
-	ds, err := delegate.New(short, delegate.WithHTTPClient(e.client))
+	ds, err := delegate.New(short)
 	if err != nil {
 		t.Fatal(err)
 	}
