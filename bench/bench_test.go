@@ -27,7 +27,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/snippets-mcp/server/bench/baseline"
-	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/identity/authtest"
 	"github.com/snippets-mcp/server/internal/load"
 	"github.com/snippets-mcp/server/internal/snippets"
@@ -385,7 +384,7 @@ func (d *driver) storagePath() {
 	defer d.stop(srv)
 	content := strings.Repeat("snippet text. ", d.report.Settings.SnippetBytes/14+1)[:d.report.Settings.SnippetBytes]
 
-	client, err := storage.Connect(config.Storage{Setting: "bench", ConnectionString: d.connString()})
+	client, err := storage.Connect(storage.Options{ConnectionString: d.connString()})
 	if err != nil {
 		d.t.Fatal(err)
 	}

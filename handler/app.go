@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -35,14 +34,14 @@ type app struct {
 
 // build wires configuration into the HTTP handler: hardening, then
 // authentication, then the MCP server.
-func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
 	blob, err := storage.Connect(cfg.Storage)
 	if err != nil {
-		return nil, err
+		return nil, &config.Error{Var: cfg.StorageSetting, Msg: err.Error()}
 	}
 	containers := []string{snippets.Container, approval.Container}
-	if acfg.Anchors.Interval > 0 {
-		containers = append(containers, acfg.Anchors.Container)
+	if a := cfg.Audit.Anchors; a.Interval > 0 {
+		containers = append(containers, a.Container)
 	}
 	go ensureContainers(ctx, log, blob, containers...)
 
@@ -50,31 +49,25 @@ func build(ctx context.Context, cfg *config.Config, acfg audit.Config, log *slog
 	if err != nil {
 		return nil, err
 	}
-	profiles, err := delegator(cfg)
+	profiles, err := delegator(cfg.Delegate)
 	if err != nil {
 		return nil, err
 	}
-	auditor, err := audit.Open(acfg, stdout, stderr, nil)
+	auditor, err := audit.Open(cfg.Audit, stdout, stderr, nil)
 	if err != nil {
 		return nil, err
 	}
-	if acfg.Anchors.Interval > 0 { // the chain head, periodically and at shutdown, to an immutable container
-		auditor.StartAnchors(audit.AnchorOptions{Store: audit.NewBlobAnchors(blob, acfg.Anchors.Container), Interval: acfg.Anchors.Interval, Explain: storage.Reason})
-	}
-	var policyDoc []byte
-	if cfg.ToolPolicyFile != "" {
-		if policyDoc, err = os.ReadFile(cfg.ToolPolicyFile); err != nil {
-			return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: err.Error()}
-		}
+	if a := cfg.Audit.Anchors; a.Interval > 0 { // the chain head, periodically and at shutdown, to an immutable container
+		auditor.StartAnchors(audit.AnchorOptions{Store: audit.NewBlobAnchors(blob, a.Container), Interval: a.Interval, Explain: storage.Reason})
 	}
 	ts, err := tools.New(tools.Options{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
-		Approvals:   approval.NewStore(blob, approval.Options{TTL: cfg.ApprovalTTL, AllowAppOnlyApprovers: cfg.ApprovalAllowAppOnly}),
+		Approvals:   approval.NewStore(blob, cfg.Approval),
 		Log:         log,
 		Profiles:    profiles,
 		Auditor:     auditor,
 		ToolTimeout: cfg.ToolTimeout,
-		Policy:      policyDoc,
+		Policy:      cfg.ToolPolicy,
 		Version:     version(),
 	})
 	if err != nil {
@@ -136,7 +129,7 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, identity.TenantPlaceholder, "organizations", 1)}
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		j, err := identity.NewJWT(sctx, identity.JWTConfig{Issuer: cfg.JWT.Issuer, Audiences: cfg.JWT.Audiences, Tenants: cfg.JWT.Tenants, KeyRefreshInterval: cfg.JWT.KeyRefresh})
+		j, err := identity.NewJWT(sctx, cfg.JWT)
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}
@@ -146,14 +139,9 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 }
 
 // delegator prepares on-behalf-of delegation to Microsoft Graph, or nil
-// (tools: "not configured") when it is not set up.
-// Client secrets are for local development: never behind built-in auth.
-func delegator(cfg *config.Config) (tools.ProfileSource, error) {
-	dcfg, err := delegate.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	dcfg.AllowSecret = cfg.AuthMode != config.AuthEasyAuth
+// (tools: "not configured") when it is not set up. The loader has
+// validated dcfg, including where a client secret is allowed.
+func delegator(dcfg delegate.Config) (tools.ProfileSource, error) {
 	if !dcfg.Enabled() {
 		return nil, nil
 	}

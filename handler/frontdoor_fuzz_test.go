@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/snippets-mcp/server/internal/approval"
-	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
@@ -64,13 +63,9 @@ func frontDoor(tb testing.TB, stdout io.Writer, env map[string]string) (http.Han
 	if err != nil {
 		tb.Fatal(err)
 	}
-	acfg, err := audit.ConfigFromEnv(getenv)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := build(ctx, cfg, acfg, slog.New(slog.NewJSONHandler(logs, nil)), stdout, logs)
+	a, err := build(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), stdout, logs)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/config"
 )
 
@@ -70,18 +69,14 @@ func Main() {
 }
 
 func run(log *slog.Logger) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	acfg, err := audit.ConfigFromEnv(os.Getenv)
+	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	app, err := build(ctx, cfg, acfg, log, os.Stdout, os.Stderr)
+	app, err := build(ctx, cfg, log, os.Stdout, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -102,7 +97,7 @@ func run(log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp",
-		"auth_mode", cfg.AuthMode, "server_id", acfg.ServerID, "appinsights", acfg.AppInsights != nil, "version", version())
+		"auth_mode", cfg.AuthMode, "server_id", cfg.Audit.ServerID, "appinsights", cfg.Audit.AppInsights != nil, "version", version())
 
 	select {
 	case err := <-errc:

@@ -7,7 +7,6 @@ import (
 
 	"github.com/snippets-mcp/server/internal/approval"
 	"github.com/snippets-mcp/server/internal/audit"
-	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
@@ -19,7 +18,7 @@ import (
 func stores(t *testing.T) (*snippets.Store, *approval.Store, *blobtest.Fake) {
 	t.Helper()
 	f := blobtest.New(t)
-	c, err := storage.Connect(config.Storage{Setting: "test", ConnectionString: f.ConnString()})
+	c, err := storage.Connect(storage.Options{ConnectionString: f.ConnString()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/storage"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
@@ -24,7 +23,7 @@ const (
 func newTestStore(t *testing.T, o Options) (*Store, *blobtest.Fake) {
 	t.Helper()
 	f := blobtest.New(t)
-	c, err := storage.Connect(config.Storage{Setting: "test", ConnectionString: f.ConnString()})
+	c, err := storage.Connect(storage.Options{ConnectionString: f.ConnString()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,14 +49,11 @@ var errBacklog = errors.New("ingestion is failing and the backlog is full")
 // NewAppInsightsSink starts a sink for cfg. It fails when cfg asks for
 // Entra auth and no credential is given.
 func NewAppInsightsSink(cfg AppInsightsConfig, opts AppInsightsOptions) (*AppInsightsSink, error) {
-	if cfg.TrackURL == "" || cfg.InstrumentationKey == "" {
-		return nil, errors.New("application insights: no track URL or instrumentation key (use ConfigFromEnv)")
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("application insights: %w", err)
 	}
 	if cfg.AAD && opts.Credential == nil {
 		return nil, errors.New("application insights: Entra auth is configured but no credential was given")
-	}
-	if cfg.AAD && !tokenSafe(cfg.TrackURL) {
-		return nil, errors.New("application insights: refusing Entra auth over plain http to a non-loopback host")
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 100

@@ -17,18 +17,14 @@ import (
 	"github.com/snippets-mcp/server/internal/audit/aitest"
 )
 
-// aiConfig reads the configuration the way production does, pointed at srv.
+// aiConfig parses the configuration the way production does, pointed at srv.
 func aiConfig(t *testing.T, srv *aitest.Server, authString string) Config {
 	t.Helper()
-	cfg, err := ConfigFromEnv(envMap(map[string]string{
-		EnvConnectionString: srv.ConnectionString(),
-		EnvAuthentication:   authString,
-		EnvServerID:         "snippets-mcp-test",
-	}))
+	ai, err := parse(srv.ConnectionString(), authString)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return Config{ServerID: "snippets-mcp-test", AppInsights: ai}
 }
 
 func newAISink(t *testing.T, cfg Config, opts AppInsightsOptions) *AppInsightsSink {

@@ -1,22 +1,13 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
-)
-
-// Environment variables read by ConfigFromEnv.
-const (
-	EnvConnectionString = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-	EnvAuthentication   = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
-	EnvServerID         = "MCP_SERVER_ID"
-	EnvAnchorInterval   = "MCP_AUDIT_ANCHOR_INTERVAL"  // Go duration between chain anchors; "off" disables them
-	EnvAnchorContainer  = "MCP_AUDIT_ANCHOR_CONTAINER" // container of the anchor blobs
 )
 
 // DefaultScope is the Entra scope of Azure Monitor ingestion in the public
@@ -34,7 +25,8 @@ const defaultIngestion = "https://dc.services.visualstudio.com/"
 // maxConnectionString is the documented maximum length.
 const maxConnectionString = 4096
 
-// Config is the audit configuration read from the environment.
+// Config is the audit configuration; internal/config builds it from the
+// environment.
 type Config struct {
 	ServerID    string             // server_id in events and cloud_RoleName
 	AppInsights *AppInsightsConfig // nil: stdout only
@@ -43,8 +35,29 @@ type Config struct {
 
 // AnchorConfig says whether and where chain anchors are written.
 type AnchorConfig struct {
-	Interval  time.Duration // 0: no anchors (MCP_AUDIT_ANCHOR_INTERVAL=off)
-	Container string
+	Interval  time.Duration // 0: no anchors; else between MinAnchorInterval and MaxAnchorInterval
+	Container string        // "" means DefaultAnchorContainer
+}
+
+// Bounds of AnchorConfig.Interval: often enough to matter, rarely enough
+// that a day's blob stays far below 50,000 blocks.
+const (
+	MinAnchorInterval = time.Second
+	MaxAnchorInterval = time.Hour
+)
+
+// containerName is Blob Storage's rule for container names.
+var containerName = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+
+// Validate checks the interval bounds and the container name.
+func (c AnchorConfig) Validate() error {
+	if c.Interval != 0 && (c.Interval < MinAnchorInterval || c.Interval > MaxAnchorInterval) {
+		return ErrAnchorInterval
+	}
+	if c.Container != "" && !containerName.MatchString(c.Container) {
+		return ErrAnchorContainer
+	}
+	return nil
 }
 
 // AppInsightsConfig says where and how to send events to Application Insights.
@@ -57,79 +70,35 @@ type AppInsightsConfig struct {
 	Scope              string // token scope when AAD is set
 }
 
-// ConfigError is a configuration mistake; it names the variable.
-type ConfigError struct {
-	Var, Msg string
-}
-
-func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
-
-// ConfigFromEnv reads the audit configuration through getenv (os.Getenv in
-// production). A malformed connection or authentication string is an error
-// naming the variable; its message never repeats the value.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{ServerID: strings.TrimSpace(getenv(EnvServerID))}
-	if c.ServerID == "" {
-		c.ServerID = strings.TrimSpace(getenv("WEBSITE_SITE_NAME"))
-	}
-	if c.ServerID == "" {
-		c.ServerID, _ = os.Hostname()
-	}
-	var err error
-	if c.Anchors, err = anchorConfig(getenv); err != nil {
-		return Config{}, err
-	}
-	cs := strings.TrimSpace(getenv(EnvConnectionString))
-	if cs == "" {
-		return c, nil
-	}
-	ai, err := parseConnectionString(cs)
-	if err != nil {
-		return Config{}, &ConfigError{EnvConnectionString, err.Error()}
-	}
-	if as := strings.TrimSpace(getenv(EnvAuthentication)); as != "" {
-		if ai.ClientID, err = parseAuthentication(as); err != nil {
-			return Config{}, &ConfigError{EnvAuthentication, err.Error()}
-		}
-		ai.AAD = true
-		if !tokenSafe(ai.TrackURL) {
-			return Config{}, &ConfigError{EnvConnectionString, "IngestionEndpoint must be https when " + EnvAuthentication + " asks for Entra tokens (plain http is allowed only on loopback)"}
-		}
-	}
-	c.AppInsights = ai
-	return c, nil
-}
-
-// Bounds of MCP_AUDIT_ANCHOR_INTERVAL: often enough to matter, rarely
-// enough that a day's blob stays far below 50,000 blocks.
-const (
-	minAnchorInterval = time.Second
-	maxAnchorInterval = time.Hour
+// Errors of Validate; the returned error wraps one of them.
+var (
+	ErrNoIngestion     = errors.New("no track URL or instrumentation key")
+	ErrTokenOverHTTP   = errors.New("IngestionEndpoint must be https for Entra tokens (plain http is allowed only to a loopback address)")
+	ErrAnchorInterval  = errors.New("must be a duration from 1s to 1h (for example 60s), or off")
+	ErrAnchorContainer = errors.New("must be a container name: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit")
 )
 
-// containerName is Blob Storage's rule for container names.
-var containerName = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+// Validate checks c; a nil AppInsights (stdout only) is valid.
+func (c Config) Validate() error {
+	if err := c.Anchors.Validate(); err != nil {
+		return err
+	}
+	if c.AppInsights == nil {
+		return nil
+	}
+	return c.AppInsights.Validate()
+}
 
-func anchorConfig(getenv func(string) string) (AnchorConfig, error) {
-	c := AnchorConfig{Interval: DefaultAnchorInterval, Container: DefaultAnchorContainer}
-	switch v := strings.TrimSpace(getenv(EnvAnchorInterval)); strings.ToLower(v) {
-	case "":
-	case "off", "0":
-		c.Interval = 0
-	default:
-		d, err := time.ParseDuration(v)
-		if err != nil || d < minAnchorInterval || d > maxAnchorInterval {
-			return AnchorConfig{}, &ConfigError{EnvAnchorInterval, fmt.Sprintf("must be a duration from %s to %s (for example 60s), or off", minAnchorInterval, maxAnchorInterval)}
-		}
-		c.Interval = d
+// Validate checks that c names an ingestion endpoint and sends Entra
+// tokens nowhere but over https (or to loopback, for tests).
+func (c AppInsightsConfig) Validate() error {
+	if c.TrackURL == "" || c.InstrumentationKey == "" {
+		return ErrNoIngestion
 	}
-	if v := strings.TrimSpace(getenv(EnvAnchorContainer)); v != "" {
-		if !containerName.MatchString(v) || len(v) > 63 {
-			return AnchorConfig{}, &ConfigError{EnvAnchorContainer, "must be a container name: 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit"}
-		}
-		c.Container = v
+	if c.AAD && !tokenSafe(c.TrackURL) {
+		return ErrTokenOverHTTP
 	}
-	return c, nil
+	return nil
 }
 
 // pairs splits "k1=v1;k2=v2" with case-insensitive keys (stored lower-case).
@@ -154,7 +123,11 @@ func pairs(s string) (map[string]string, error) {
 	return m, nil
 }
 
-func parseConnectionString(s string) (*AppInsightsConfig, error) {
+// ParseConnectionString reads an Application Insights connection string
+// (InstrumentationKey=...;IngestionEndpoint=...). Its errors never repeat
+// the value. The result sends no Entra token until ParseAuthentication's
+// answer is applied (AAD, ClientID).
+func ParseConnectionString(s string) (*AppInsightsConfig, error) {
 	if len(s) > maxConnectionString {
 		return nil, fmt.Errorf("longer than %d characters", maxConnectionString)
 	}
@@ -167,7 +140,7 @@ func parseConnectionString(s string) (*AppInsightsConfig, error) {
 		return nil, fmt.Errorf("InstrumentationKey is missing (expected InstrumentationKey=<guid>;IngestionEndpoint=https://...)")
 	}
 	if a := m["authorization"]; a != "" && !strings.EqualFold(a, "ikey") {
-		return nil, fmt.Errorf("Authorization=%s is not supported in the connection string (only ikey; Entra auth is set with %s)", a, EnvAuthentication)
+		return nil, fmt.Errorf("the connection string's Authorization=%s is not supported (only ikey; Entra auth is set with the authentication string)", a)
 	}
 	endpoint := m["ingestionendpoint"]
 	if endpoint == "" {
@@ -201,9 +174,10 @@ func parseConnectionString(s string) (*AppInsightsConfig, error) {
 
 var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// parseAuthentication reads "Authorization=AAD[;ClientId=<guid>]" and
+// ParseAuthentication reads an authentication string,
+// "Authorization=AAD[;ClientId=<guid>]", as Azure Functions defines it, and
 // returns the client id ("" for the system-assigned identity).
-func parseAuthentication(s string) (string, error) {
+func ParseAuthentication(s string) (string, error) {
 	m, err := pairs(s)
 	if err != nil {
 		return "", err

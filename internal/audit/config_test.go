@@ -2,34 +2,27 @@ package audit
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
-func TestConfigFromEnvServerID(t *testing.T) {
-	host, _ := os.Hostname()
-	tests := []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"MCP_SERVER_ID": "mcp-1", "WEBSITE_SITE_NAME": "site"}, "mcp-1"},
-		{map[string]string{"WEBSITE_SITE_NAME": "site"}, "site"},
-		{map[string]string{}, host},
+// parse applies a connection string and an optional authentication string
+// the way internal/config does, and validates the result.
+func parse(cs, auth string) (*AppInsightsConfig, error) {
+	ai, err := ParseConnectionString(cs)
+	if err != nil {
+		return nil, err
 	}
-	for _, tt := range tests {
-		c, err := ConfigFromEnv(envMap(tt.env))
-		if err != nil {
-			t.Fatal(err)
+	if auth != "" {
+		if ai.ClientID, err = ParseAuthentication(auth); err != nil {
+			return nil, err
 		}
-		if c.ServerID != tt.want || c.AppInsights != nil {
-			t.Errorf("env %v: got %+v, want server id %q and no Application Insights", tt.env, c, tt.want)
-		}
+		ai.AAD = true
 	}
+	return ai, ai.Validate()
 }
 
-func TestConfigFromEnvAppInsights(t *testing.T) {
+func TestParseConnectionString(t *testing.T) {
 	const ikey = "InstrumentationKey=11111111-2222-3333-4444-555555555555"
 	tests := []struct {
 		name, cs, auth string
@@ -63,13 +56,9 @@ func TestConfigFromEnvAppInsights(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ConfigFromEnv(envMap(map[string]string{EnvConnectionString: tt.cs, EnvAuthentication: tt.auth}))
+			ai, err := parse(tt.cs, tt.auth)
 			if err != nil {
 				t.Fatal(err)
-			}
-			ai := c.AppInsights
-			if ai == nil {
-				t.Fatal("no Application Insights config")
 			}
 			if ai.TrackURL != tt.track || ai.Scope != tt.scope || ai.AAD != tt.aad || ai.ClientID != tt.clientID {
 				t.Errorf("got track %q scope %q aad %v client %q", ai.TrackURL, ai.Scope, ai.AAD, ai.ClientID)
@@ -81,77 +70,89 @@ func TestConfigFromEnvAppInsights(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnvErrors(t *testing.T) {
+// Each malformed string is refused in one line that never repeats the
+// value; internal/config's tests check which variable each is blamed on.
+func TestParseErrors(t *testing.T) {
 	const secretish = "S3NT1NEL" // must never be echoed by an error
 	good := "InstrumentationKey=abc;IngestionEndpoint=https://in.example.com/"
+	const (
+		connection     = "connection string"
+		authentication = "authentication string"
+		validate       = "validate"
+	)
 	tests := []struct {
-		name, cs, auth, wantVar string
+		name, cs, auth, fails string
 	}{
-		{"part without =", "InstrumentationKey=abc;" + secretish, "", EnvConnectionString},
-		{"no instrumentation key", "IngestionEndpoint=https://in.example.com/" + secretish, "", EnvConnectionString},
-		{"duplicate key", "InstrumentationKey=abc;instrumentationkey=" + secretish, "", EnvConnectionString},
-		{"endpoint not a URL", "InstrumentationKey=abc;IngestionEndpoint=in.example.com/" + secretish, "", EnvConnectionString},
-		{"endpoint with query", "InstrumentationKey=abc;IngestionEndpoint=https://in.example.com/?k=" + secretish, "", EnvConnectionString},
-		{"bad audience", good + ";AADAudience=monitor" + secretish, "", EnvConnectionString},
-		{"too long", good + ";X=" + strings.Repeat("a", 4096) + secretish, "", EnvConnectionString},
-		{"auth not AAD", good, "Authorization=" + "ikey", EnvAuthentication},
-		{"auth malformed", good, "Authorization=AAD;" + secretish, EnvAuthentication},
-		{"auth client id not a guid", good, "Authorization=AAD;ClientId=" + secretish, EnvAuthentication},
-		{"auth unknown key", good, "Authorization=AAD;ClientSecret=" + secretish, EnvAuthentication},
-		{"token over plain http", "InstrumentationKey=abc;IngestionEndpoint=http://in.example.com/" + secretish, "Authorization=AAD", EnvConnectionString},
+		{"part without =", "InstrumentationKey=abc;" + secretish, "", connection},
+		{"no instrumentation key", "IngestionEndpoint=https://in.example.com/" + secretish, "", connection},
+		{"duplicate key", "InstrumentationKey=abc;instrumentationkey=" + secretish, "", connection},
+		{"endpoint not a URL", "InstrumentationKey=abc;IngestionEndpoint=in.example.com/" + secretish, "", connection},
+		{"endpoint with query", "InstrumentationKey=abc;IngestionEndpoint=https://in.example.com/?k=" + secretish, "", connection},
+		{"bad audience", good + ";AADAudience=monitor" + secretish, "", connection},
+		{"too long", good + ";X=" + strings.Repeat("a", 4096) + secretish, "", connection},
+		{"auth not AAD", good, "Authorization=" + "ikey", authentication},
+		{"auth malformed", good, "Authorization=AAD;" + secretish, authentication},
+		{"auth client id not a guid", good, "Authorization=AAD;ClientId=" + secretish, authentication},
+		{"auth unknown key", good, "Authorization=AAD;ClientSecret=" + secretish, authentication},
+		{"token over plain http", "InstrumentationKey=abc;IngestionEndpoint=http://in.example.com/" + secretish, "Authorization=AAD", validate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ConfigFromEnv(envMap(map[string]string{EnvConnectionString: tt.cs, EnvAuthentication: tt.auth}))
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want a *ConfigError", err)
+			ai, err := ParseConnectionString(tt.cs)
+			failed := connection
+			if err == nil && tt.auth != "" {
+				_, err = ParseAuthentication(tt.auth)
+				failed = authentication
+				ai.AAD = true
+			}
+			if err == nil {
+				err = ai.Validate()
+				failed = validate
+			}
+			if err == nil || failed != tt.fails {
+				t.Fatalf("err = %v at the %s, want an error at the %s", err, failed, tt.fails)
 			}
 			msg := err.Error()
-			if ce.Var != tt.wantVar || !strings.HasPrefix(msg, tt.wantVar+": ") || strings.Contains(msg, "\n") {
-				t.Errorf("error %q should be one line naming %s", msg, tt.wantVar)
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error %q should be one line", msg)
 			}
 			if strings.Contains(msg, secretish) {
 				t.Errorf("error %q repeats the value", msg)
+			}
+			if failed == validate && !errors.Is(err, ErrTokenOverHTTP) {
+				t.Errorf("error %v, want ErrTokenOverHTTP", err)
 			}
 		})
 	}
 }
 
-func TestConfigFromEnvAnchors(t *testing.T) {
-	tests := []struct {
-		name      string
-		env       map[string]string
-		interval  time.Duration
-		container string
-		errVar    string
-	}{
-		{"defaults", map[string]string{}, DefaultAnchorInterval, DefaultAnchorContainer, ""},
-		{"off", map[string]string{EnvAnchorInterval: "off"}, 0, DefaultAnchorContainer, ""},
-		{"zero is off", map[string]string{EnvAnchorInterval: "0"}, 0, DefaultAnchorContainer, ""},
-		{"set", map[string]string{EnvAnchorInterval: "5s", EnvAnchorContainer: "my-anchors"}, 5 * time.Second, "my-anchors", ""},
-		{"too short", map[string]string{EnvAnchorInterval: "10ms"}, 0, "", EnvAnchorInterval},
-		{"too long", map[string]string{EnvAnchorInterval: "2h"}, 0, "", EnvAnchorInterval},
-		{"not a duration", map[string]string{EnvAnchorInterval: "60"}, 0, "", EnvAnchorInterval},
-		{"bad container", map[string]string{EnvAnchorContainer: "Audit_Anchors"}, 0, "", EnvAnchorContainer},
-		{"short container", map[string]string{EnvAnchorContainer: "ab"}, 0, "", EnvAnchorContainer},
+func TestValidate(t *testing.T) {
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("stdout only: %v", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := ConfigFromEnv(envMap(tt.env))
-			if tt.errVar != "" {
-				var ce *ConfigError
-				if !errors.As(err, &ce) || ce.Var != tt.errVar {
-					t.Fatalf("err = %v, want a ConfigError naming %s", err, tt.errVar)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Anchors.Interval != tt.interval || c.Anchors.Container != tt.container {
-				t.Errorf("got %+v, want interval %s, container %q", c.Anchors, tt.interval, tt.container)
-			}
-		})
+	if err := (Config{AppInsights: &AppInsightsConfig{}}).Validate(); !errors.Is(err, ErrNoIngestion) {
+		t.Errorf("empty Application Insights config: %v, want ErrNoIngestion", err)
+	}
+}
+
+func TestTokenSafe(t *testing.T) {
+	for u, want := range map[string]bool{
+		"https://in.example.com/v2.1/track": true,
+		"http://127.0.0.1:8080/v2.1/track":  true,
+		"http://[::1]:8080/v2.1/track":      true,
+		"http://localhost:8080/v2.1/track":  true,
+		"http://in.example.com/v2.1/track":  false,
+		"ftp://127.0.0.1/":                  false,
+		"http://%zz/":                       false,
+	} {
+		if got := tokenSafe(u); got != want {
+			t.Errorf("tokenSafe(%q) = %v, want %v", u, got, want)
+		}
+	}
+}
+
+func TestOpenRefusesAnInvalidConfig(t *testing.T) {
+	if _, err := Open(Config{AppInsights: &AppInsightsConfig{}}, &syncBuffer{}, &syncBuffer{}, nil); !errors.Is(err, ErrNoIngestion) {
+		t.Errorf("Open(empty Application Insights) = %v, want ErrNoIngestion", err)
 	}
 }

@@ -127,7 +127,7 @@ func TestDocsNameEveryField(t *testing.T) {
 			t.Errorf("docs/AUDIT.md does not name the field %s", f)
 		}
 	}
-	for _, v := range []string{EnvConnectionString, EnvAuthentication, EnvServerID, EnvAnchorInterval, EnvAnchorContainer} {
+	for _, v := range []string{"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "MCP_SERVER_ID", "MCP_AUDIT_ANCHOR_INTERVAL", "MCP_AUDIT_ANCHOR_CONTAINER"} {
 		if !strings.Contains(readme, "`"+v+"`") || !strings.Contains(audit, "`"+v+"`") {
 			t.Errorf("README.md or docs/AUDIT.md does not document %s", v)
 		}

@@ -63,8 +63,3 @@ func randHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-// envMap turns a map into a getenv function.
-func envMap(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}

@@ -43,7 +43,7 @@ func Credential(ai *AppInsightsConfig) (azcore.TokenCredential, error) {
 	}
 	cred, err := azidentity.NewManagedIdentityCredential(&opts)
 	if err != nil {
-		return nil, fmt.Errorf("managed identity for %s: %w", EnvAuthentication, err)
+		return nil, fmt.Errorf("managed identity for APPLICATIONINSIGHTS_AUTHENTICATION_STRING: %w", err)
 	}
 	return cred, nil
 }

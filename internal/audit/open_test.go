@@ -11,10 +11,7 @@ import (
 
 func TestOpenStdoutOnly(t *testing.T) {
 	t.Parallel()
-	cfg, err := ConfigFromEnv(envMap(map[string]string{EnvServerID: "srv"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := Config{ServerID: "srv"}
 	var stdout, stderr syncBuffer
 	aud, err := Open(cfg, &stdout, &stderr, nil)
 	if err != nil {
@@ -58,13 +55,11 @@ func TestOpenWithAppInsights(t *testing.T) {
 func TestOpenBuildsManagedIdentityCredential(t *testing.T) {
 	t.Parallel()
 	for _, auth := range []string{"Authorization=AAD", "Authorization=AAD;ClientId=7c0bd0a4-3e44-4b7a-a2d2-8c5d0c1e9f00"} {
-		cfg, err := ConfigFromEnv(envMap(map[string]string{
-			EnvConnectionString: "InstrumentationKey=k;IngestionEndpoint=https://in.example.com/",
-			EnvAuthentication:   auth,
-		}))
+		ai, err := parse("InstrumentationKey=k;IngestionEndpoint=https://in.example.com/", auth)
 		if err != nil {
 			t.Fatal(err)
 		}
+		cfg := Config{AppInsights: ai}
 		cred, err := Credential(cfg.AppInsights)
 		if err != nil || cred == nil {
 			t.Fatalf("%s: Credential = %v, %v", auth, cred, err)

@@ -1,9 +1,12 @@
-// Package config reads the server's environment into a typed, validated
-// configuration. A mistake stops the server at start with one line that
-// names the variable.
+// Package config is the one place the server reads its environment. Load
+// builds one Config that holds each package's own options type; each
+// package validates its own options (their Validate methods, with sentinel
+// errors), and Load calls those same checks so that a mistake stops the
+// server at start with one line, an *Error, that names the variable.
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,6 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/approval"
+	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/delegate"
+	"github.com/snippets-mcp/server/internal/httpx"
+	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/storage"
 )
 
 // Auth modes.
@@ -20,44 +30,34 @@ const (
 	AuthJWT      = "jwt"
 )
 
-// Config is everything the server reads from its environment.
+// Config is everything the server reads from its environment: the
+// options of each package, ready to pass, and the plain settings of the
+// handler and the tools.
 type Config struct {
-	ListenAddr     string // host:port
-	AuthMode       string
-	JWT            JWT
+	ListenAddr string // host:port
+	AuthMode   string
+	// JWT is the bearer token validation of jwt mode (zero in other modes).
+	JWT            identity.JWTConfig
 	ResourceURL    string   // canonical MCP URL published in PRM; "" derives it from the request
 	Scopes         []string // scopes published in PRM and challenges
-	ToolPolicyFile string
 	AllowedOrigins []string
 	AllowedHosts   []string
 	MaxBodyBytes   int64
 	SnippetMaxSize int64
 	ToolTimeout    time.Duration
-	ApprovalTTL    time.Duration
-	// ApprovalAllowAppOnly lets applications acting on their own approve
-	// and deny (MCP_APPROVAL_ALLOW_APP_ONLY=true); off, approvers are people.
-	ApprovalAllowAppOnly bool
-	Storage              Storage
-}
+	// ToolPolicy is the document MCP_TOOL_POLICY names, read at load;
+	// nil means the tools' default rules. ToolPolicyFile is that file's
+	// name, for messages.
+	ToolPolicy     []byte
+	ToolPolicyFile string
 
-// JWT configures in-process bearer token validation.
-type JWT struct {
-	Issuer    string
-	Audiences []string
-	Tenants   []string
-	// KeyRefresh is the least time between key set fetches caused by
-	// unknown key ids, so a flood of bogus kids cannot hammer the issuer.
-	KeyRefresh time.Duration
-}
-
-// Storage is a Blob Storage connection in either of the Functions forms:
-// a connection string, or an identity-based service URI.
-type Storage struct {
-	Setting          string // which variable it came from, for error messages
-	ConnectionString string
-	ServiceURI       string
-	Credential       string // "managedidentity" or "" (the default credential chain)
-	ClientID         string // user-assigned managed identity
+	Approval approval.Options
+	Storage  storage.Options
+	// StorageSetting is the variable Storage came from (SNIPPETS_STORAGE or
+	// AzureWebJobsStorage), for error messages.
+	StorageSetting string
+	Audit          audit.Config
+	Delegate       delegate.Config
 }
 
 // Error is a configuration mistake: it names the variable.
@@ -67,101 +67,62 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Var + ": " + e.Msg }
 
-// FromEnv reads the process environment.
-func FromEnv() (*Config, error) { return Load(os.Getenv) }
-
-// Load reads configuration through getenv, so tests need not touch the
-// process environment.
+// Load reads configuration through getenv (os.Getenv in production, a
+// map in tests) and checks it whole.
 func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{}
-	var err error
+	for _, step := range []func(*Config, func(string) string) error{
+		(*Config).loadListen,
+		(*Config).loadAuth,
+		(*Config).loadHTTP,
+		(*Config).loadLimits,
+		(*Config).loadStorage,
+		(*Config).loadAudit,
+		(*Config).loadDelegate,
+		(*Config).loadPolicy,
+	} {
+		if err := step(c, getenv); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
 
+func (c *Config) loadListen(getenv func(string) string) error {
 	port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
 	if port == "" {
 		port = "7071"
 	}
-	if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
-		return nil, &Error{"FUNCTIONS_CUSTOMHANDLER_PORT", fmt.Sprintf("%q is not a port number", port)}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return &Error{"FUNCTIONS_CUSTOMHANDLER_PORT", fmt.Sprintf("%q is not a port number", port)}
 	}
 	host := getenv("MCP_LISTEN_HOST")
 	if host == "" {
 		host = "127.0.0.1"
 	}
 	c.ListenAddr = net.JoinHostPort(host, port)
+	return nil
+}
 
+func (c *Config) loadAuth(getenv func(string) string) error {
+	var err error
 	if c.AuthMode, err = authMode(getenv); err != nil {
-		return nil, err
+		return err
 	}
-	if c.AuthMode == AuthEasyAuth && !strings.EqualFold(getenv("WEBSITE_AUTH_ENABLED"), "true") {
-		// Without the platform in front, anyone could send the principal header.
-		return nil, &Error{"MCP_AUTH_MODE", "easyauth trusts X-MS-CLIENT-PRINCIPAL, which only Functions built-in auth can vouch for, and WEBSITE_AUTH_ENABLED is not True here; use jwt (or dev on loopback) without the platform"}
-	}
-	if c.AuthMode == AuthDev && !IsLoopback(host) {
-		return nil, &Error{"MCP_AUTH_MODE", fmt.Sprintf("dev mode serves a fixed identity and is allowed only on a loopback address, not %q (MCP_LISTEN_HOST)", host)}
-	}
-	if c.AuthMode == AuthJWT {
-		c.JWT = JWT{
-			Issuer:    getenv("MCP_AUTH_ISSUER"),
-			Audiences: list(getenv("MCP_AUTH_AUDIENCE")),
-			Tenants:   list(getenv("MCP_AUTH_TENANTS")),
+	switch c.AuthMode {
+	case AuthEasyAuth:
+		if !strings.EqualFold(getenv("WEBSITE_AUTH_ENABLED"), "true") {
+			// Without the platform in front, anyone could send the principal header.
+			return &Error{"MCP_AUTH_MODE", "easyauth trusts X-MS-CLIENT-PRINCIPAL, which only Functions built-in auth can vouch for, and WEBSITE_AUTH_ENABLED is not True here; use jwt (or dev on loopback) without the platform"}
 		}
-		if c.JWT.Issuer == "" {
-			return nil, &Error{"MCP_AUTH_ISSUER", "required when MCP_AUTH_MODE=jwt (the exact issuer of accepted tokens)"}
+	case AuthDev:
+		if host, _, _ := net.SplitHostPort(c.ListenAddr); !httpx.IsLoopback(host) {
+			return &Error{"MCP_AUTH_MODE", fmt.Sprintf("dev mode serves a fixed identity and is allowed only on a loopback address, not %q (MCP_LISTEN_HOST)", host)}
 		}
-		if _, perr := absURL(c.JWT.Issuer); perr != nil {
-			return nil, &Error{"MCP_AUTH_ISSUER", perr.Error()}
-		}
-		if c.JWT.KeyRefresh, err = duration(getenv, "MCP_AUTH_KEY_REFRESH", 30*time.Second, time.Hour); err != nil {
-			return nil, err
-		}
-		if len(c.JWT.Audiences) == 0 {
-			return nil, &Error{"MCP_AUTH_AUDIENCE", "required when MCP_AUTH_MODE=jwt (comma-separated accepted audiences)"}
-		}
+	case AuthJWT:
+		return c.loadJWT(getenv)
 	}
-
-	if c.ResourceURL = getenv("MCP_RESOURCE_URL"); c.ResourceURL != "" {
-		if _, perr := absURL(c.ResourceURL); perr != nil {
-			return nil, &Error{"MCP_RESOURCE_URL", perr.Error()}
-		}
-	}
-	c.Scopes = list(getenv("WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES"))
-	c.ToolPolicyFile = getenv("MCP_TOOL_POLICY")
-
-	if c.AllowedOrigins, err = origins(getenv("MCP_ALLOWED_ORIGINS")); err != nil {
-		return nil, err
-	}
-	c.AllowedHosts = list(getenv("MCP_ALLOWED_HOSTS"))
-	if h := getenv("WEBSITE_HOSTNAME"); h != "" {
-		c.AllowedHosts = append(c.AllowedHosts, h)
-	}
-
-	if c.MaxBodyBytes, err = size(getenv, "MCP_MAX_BODY_BYTES", 1<<20); err != nil {
-		return nil, err
-	}
-	if c.SnippetMaxSize, err = size(getenv, "SNIPPET_MAX_BYTES", 256<<10); err != nil {
-		return nil, err
-	}
-	if c.SnippetMaxSize > c.MaxBodyBytes {
-		return nil, &Error{"SNIPPET_MAX_BYTES", fmt.Sprintf("%d exceeds MCP_MAX_BODY_BYTES (%d): such a snippet could never arrive", c.SnippetMaxSize, c.MaxBodyBytes)}
-	}
-	if c.ToolTimeout, err = duration(getenv, "MCP_TOOL_TIMEOUT", 30*time.Second, 200*time.Second); err != nil {
-		return nil, err
-	}
-	if c.ApprovalTTL, err = duration(getenv, "MCP_APPROVAL_TTL", 15*time.Minute, 7*24*time.Hour); err != nil {
-		return nil, err
-	}
-	switch v := strings.ToLower(strings.TrimSpace(getenv("MCP_APPROVAL_ALLOW_APP_ONLY"))); v {
-	case "", "false":
-	case "true":
-		c.ApprovalAllowAppOnly = true
-	default:
-		return nil, &Error{"MCP_APPROVAL_ALLOW_APP_ONLY", fmt.Sprintf("%q is not true or false", v)}
-	}
-
-	if c.Storage, err = storage(getenv); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return nil
 }
 
 func authMode(getenv func(string) string) (string, error) {
@@ -179,35 +140,109 @@ func authMode(getenv func(string) string) (string, error) {
 	}
 }
 
-// storage resolves SNIPPETS_STORAGE, falling back to AzureWebJobsStorage,
-// in the connection-string or the identity-based (__blobServiceUri) form.
-func storage(getenv func(string) string) (Storage, error) {
-	for _, name := range []string{"SNIPPETS_STORAGE", "AzureWebJobsStorage"} {
-		if cs := getenv(name); cs != "" {
-			return Storage{Setting: name, ConnectionString: cs}, nil
-		}
-		uri := getenv(name + "__blobServiceUri")
-		if uri == "" {
-			if account := getenv(name + "__accountName"); account != "" {
-				uri = "https://" + account + ".blob.core.windows.net"
-			}
-		}
-		if uri == "" {
-			continue
-		}
-		if _, err := absURL(uri); err != nil {
-			return Storage{}, &Error{name + "__blobServiceUri", err.Error()}
-		}
-		s := Storage{Setting: name, ServiceURI: uri, ClientID: getenv(name + "__clientId")}
-		switch cred := strings.ToLower(getenv(name + "__credential")); cred {
-		case "", "managedidentity":
-			s.Credential = cred
-		default:
-			return Storage{}, &Error{name + "__credential", fmt.Sprintf("%q is not supported: use managedidentity, or leave it unset for the default credential chain", cred)}
-		}
-		return s, nil
+// jwtVars names the variable behind each of identity's JWTConfig errors.
+var jwtVars = []named{
+	{identity.ErrNoIssuer, "MCP_AUTH_ISSUER", "required when MCP_AUTH_MODE=jwt (the exact issuer of accepted tokens)"},
+	{identity.ErrIssuerURL, "MCP_AUTH_ISSUER", ""},
+	{identity.ErrNoAudience, "MCP_AUTH_AUDIENCE", "required when MCP_AUTH_MODE=jwt (comma-separated accepted audiences)"},
+	{identity.ErrNoTenants, "MCP_AUTH_TENANTS", ""},
+}
+
+func (c *Config) loadJWT(getenv func(string) string) error {
+	c.JWT = identity.JWTConfig{
+		Issuer:    getenv("MCP_AUTH_ISSUER"),
+		Audiences: list(getenv("MCP_AUTH_AUDIENCE")),
+		Tenants:   list(getenv("MCP_AUTH_TENANTS")),
 	}
-	return Storage{}, &Error{"SNIPPETS_STORAGE", "no storage configured: set SNIPPETS_STORAGE (a connection string or UseDevelopmentStorage=true), SNIPPETS_STORAGE__blobServiceUri, or AzureWebJobsStorage"}
+	if err := nameVar(c.JWT.Validate(), jwtVars); err != nil {
+		return err
+	}
+	var err error
+	c.JWT.KeyRefreshInterval, err = duration(getenv, "MCP_AUTH_KEY_REFRESH", identity.DefaultKeyRefreshInterval, time.Hour)
+	return err
+}
+
+// loadHTTP reads what the front door publishes and admits.
+func (c *Config) loadHTTP(getenv func(string) string) error {
+	if c.ResourceURL = getenv("MCP_RESOURCE_URL"); c.ResourceURL != "" {
+		if _, err := absURL(c.ResourceURL); err != nil {
+			return &Error{"MCP_RESOURCE_URL", err.Error()}
+		}
+	}
+	c.Scopes = list(getenv("WEBSITE_AUTH_PRM_DEFAULT_WITH_SCOPES"))
+	var err error
+	if c.AllowedOrigins, err = origins(getenv("MCP_ALLOWED_ORIGINS")); err != nil {
+		return err
+	}
+	c.AllowedHosts = list(getenv("MCP_ALLOWED_HOSTS"))
+	if h := getenv("WEBSITE_HOSTNAME"); h != "" {
+		c.AllowedHosts = append(c.AllowedHosts, h)
+	}
+	return nil
+}
+
+// loadLimits reads sizes, deadlines and the approval settings.
+func (c *Config) loadLimits(getenv func(string) string) error {
+	var err error
+	if c.MaxBodyBytes, err = size(getenv, "MCP_MAX_BODY_BYTES", 1<<20); err != nil {
+		return err
+	}
+	if c.SnippetMaxSize, err = size(getenv, "SNIPPET_MAX_BYTES", 256<<10); err != nil {
+		return err
+	}
+	if c.SnippetMaxSize > c.MaxBodyBytes {
+		return &Error{"SNIPPET_MAX_BYTES", fmt.Sprintf("%d exceeds MCP_MAX_BODY_BYTES (%d): such a snippet could never arrive", c.SnippetMaxSize, c.MaxBodyBytes)}
+	}
+	if c.ToolTimeout, err = duration(getenv, "MCP_TOOL_TIMEOUT", 30*time.Second, 200*time.Second); err != nil {
+		return err
+	}
+	if c.Approval.TTL, err = duration(getenv, "MCP_APPROVAL_TTL", 15*time.Minute, 7*24*time.Hour); err != nil {
+		return err
+	}
+	// Off, approvers are people; on, applications acting on their own may
+	// approve and deny too.
+	c.Approval.AllowAppOnlyApprovers, err = boolean(getenv, "MCP_APPROVAL_ALLOW_APP_ONLY")
+	return err
+}
+
+// loadPolicy reads the tool policy document, when one is named; the tools
+// parse it.
+func (c *Config) loadPolicy(getenv func(string) string) error {
+	if c.ToolPolicyFile = getenv("MCP_TOOL_POLICY"); c.ToolPolicyFile == "" {
+		return nil
+	}
+	var err error
+	if c.ToolPolicy, err = os.ReadFile(c.ToolPolicyFile); err != nil {
+		return &Error{"MCP_TOOL_POLICY", err.Error()}
+	}
+	return nil
+}
+
+// named ties a package's sentinel error to the variable it is about, and
+// optionally a hint that names the variables to use instead.
+type named struct {
+	err  error
+	name string
+	hint string
+}
+
+// nameVar turns err into an *Error naming the variable of the first entry
+// whose sentinel err wraps; the message is err's text and the hint. An
+// error matching no entry is returned unchanged; nil stays nil.
+func nameVar(err error, vars []named) error {
+	if err == nil {
+		return nil
+	}
+	for _, v := range vars {
+		if errors.Is(err, v.err) {
+			msg := err.Error()
+			if v.hint != "" {
+				msg += ": " + v.hint
+			}
+			return &Error{v.name, msg}
+		}
+	}
+	return err
 }
 
 func origins(v string) ([]string, error) {
@@ -261,12 +296,13 @@ func list(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
 }
 
-// IsLoopback reports whether host (a name or IP, without port) is a loopback address.
-func IsLoopback(host string) bool {
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
+func boolean(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, &Error{name, fmt.Sprintf("%q is not true or false", v)}
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -21,7 +21,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ListenAddr != "127.0.0.1:7071" || c.MaxBodyBytes != 1<<20 || c.SnippetMaxSize != 256<<10 ||
-		c.ApprovalTTL != 15*time.Minute || c.Storage.Setting != "SNIPPETS_STORAGE" {
+		c.Approval.TTL != 15*time.Minute || c.StorageSetting != "SNIPPETS_STORAGE" ||
+		c.Storage.ConnectionString != "UseDevelopmentStorage=true" || c.ToolPolicy != nil || c.Delegate.Enabled() || !c.Delegate.AllowSecret {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -33,7 +34,7 @@ func TestLoadEasyAuthFromPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.AuthMode != AuthEasyAuth || c.Storage.ServiceURI != "https://acct.blob.core.windows.net" || c.Storage.ClientID != "cid" ||
-		c.Storage.Setting != "AzureWebJobsStorage" || c.AllowedHosts[0] != "app.azurewebsites.net" {
+		c.StorageSetting != "AzureWebJobsStorage" || c.Storage.Credential != "managedidentity" || c.Delegate.AllowSecret || c.AllowedHosts[0] != "app.azurewebsites.net" {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -60,6 +61,15 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_ALLOWED_ORIGINS", "https://ok.example/path"}, store...), "MCP_ALLOWED_ORIGINS"},
 		{[]string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE__blobServiceUri", "https://a", "SNIPPETS_STORAGE__credential", "key"}, "SNIPPETS_STORAGE__credential"},
 		{[]string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE__blobServiceUri", "ftp://a"}, "SNIPPETS_STORAGE__blobServiceUri"},
+		{[]string{"MCP_AUTH_MODE", "dev", "AzureWebJobsStorage__accountName", "no such"}, "AzureWebJobsStorage__accountName"},
+		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "http://login.example/t/v2.0", "MCP_AUTH_AUDIENCE", "a"}, store...), "MCP_AUTH_ISSUER"},
+		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "https://login.example/{tenantid}/v2.0", "MCP_AUTH_AUDIENCE", "a"}, store...), "MCP_AUTH_TENANTS"},
+		{append([]string{"MCP_AUTH_MODE", "jwt", "MCP_AUTH_ISSUER", "https://i", "MCP_AUTH_AUDIENCE", "a", "MCP_AUTH_KEY_REFRESH", "2h"}, store...), "MCP_AUTH_KEY_REFRESH"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_RESOURCE_URL", "/mcp"}, store...), "MCP_RESOURCE_URL"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_TOOL_TIMEOUT", "0s"}, store...), "MCP_TOOL_TIMEOUT"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "SNIPPET_MAX_BYTES", "x"}, store...), "SNIPPET_MAX_BYTES"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_APPROVAL_ALLOW_APP_ONLY", "yes"}, store...), "MCP_APPROVAL_ALLOW_APP_ONLY"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_TOOL_POLICY", "/nonexistent/policy.json"}, store...), "MCP_TOOL_POLICY"},
 	}
 	for _, c := range cases {
 		_, err := Load(env(c.env...))
@@ -77,15 +87,6 @@ func TestOriginsNormalized(t *testing.T) {
 	}
 	if strings.Join(c.AllowedOrigins, " ") != "https://vscode.dev http://localhost:6274" {
 		t.Fatalf("%v", c.AllowedOrigins)
-	}
-}
-
-func TestIsLoopback(t *testing.T) {
-	for h, want := range map[string]bool{"127.0.0.1": true, "::1": true, "[::1]": true, "localhost": true, "127.1.2.3": true,
-		"0.0.0.0": false, "10.0.0.1": false, "example.com": false, "": false} {
-		if IsLoopback(h) != want {
-			t.Errorf("IsLoopback(%q) != %v", h, want)
-		}
 	}
 }
 

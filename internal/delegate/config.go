@@ -1,24 +1,30 @@
 package delegate
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// Defaults. The timeout bounds a whole Profile call (token exchange and
-// Graph request together) and stays far below the host's 240 s proxy limit.
+// Defaults, for the zero values of Config. The timeout bounds a whole
+// Profile call (token exchange and Graph request together) and stays far
+// below the host's 240 s proxy limit.
 const (
 	DefaultGraphEndpoint = "https://graph.microsoft.com"
 	DefaultAuthorityHost = "https://login.microsoftonline.com/"
 	DefaultTimeout       = 20 * time.Second
 	DefaultCacheSize     = 1000
-	maxTimeout           = 2 * time.Minute
 )
 
-// Config says how the server exchanges user tokens on behalf of its callers.
+// Config says how the server exchanges user tokens on behalf of its
+// callers. internal/config builds it from the environment (the variables
+// named below); New validates it with Validate and fills in the defaults
+// of zero values (WithDefaults).
 type Config struct {
 	// ClientID is the server's own Entra application (WEBSITE_AUTH_CLIENT_ID):
 	// the audience of inbound user tokens and the client of the exchange.
@@ -31,29 +37,33 @@ type Config struct {
 	// the user-assigned managed identity whose token is the app's client
 	// assertion: no secret exists anywhere. This is the Azure path.
 	ManagedIdentityClientID string
-	// AssertionAudience is the audience of that managed identity token; it
-	// follows the cloud of AuthorityHost unless MCP_OBO_ASSERTION_AUDIENCE says otherwise.
+	// AssertionAudience is the audience of that managed identity token
+	// (MCP_OBO_ASSERTION_AUDIENCE); "" follows the cloud of AuthorityHost.
 	AssertionAudience string
 
-	// ClientSecret (MCP_OBO_CLIENT_SECRET) and CertificatePath
-	// (MCP_OBO_CLIENT_CERTIFICATE_PATH, PEM or PKCS#12, with
-	// MCP_OBO_CLIENT_CERTIFICATE_PASSWORD) are for local development only.
+	// ClientSecret (MCP_OBO_CLIENT_SECRET) and Certificate (the contents of
+	// the file MCP_OBO_CLIENT_CERTIFICATE_PATH names, PEM or PKCS#12, with
+	// CertificatePassword from MCP_OBO_CLIENT_CERTIFICATE_PASSWORD) are for
+	// local development only. The loader reads the file, so New opens none.
 	ClientSecret        string
-	CertificatePath     string
+	Certificate         []byte
 	CertificatePassword string
-	// AllowSecret must be set by the caller to accept a secret or
-	// certificate: the server sets it when the auth mode is not easyauth.
-	// Even then New refuses them when InAzure is true.
+	// AllowSecret must be set to accept a secret or certificate: the loader
+	// sets it when the auth mode is not easyauth. Even then they are
+	// refused when InAzure is true.
 	AllowSecret bool
 	// InAzure is true when running on App Service or Functions (WEBSITE_INSTANCE_ID).
 	InAzure bool
 
-	// AuthorityHost is the Entra authority (AZURE_AUTHORITY_HOST), https only.
+	// AuthorityHost is the Entra authority (AZURE_AUTHORITY_HOST), https
+	// only; "" means DefaultAuthorityHost.
 	AuthorityHost string
-	// DisableInstanceDiscovery is true when AuthorityHost is not a well-known
-	// cloud, so MSAL does not ask the public cloud about a private authority.
+	// DisableInstanceDiscovery keeps MSAL from asking the public cloud
+	// about the authority. WithDefaults sets it for every AuthorityHost that
+	// is not a well-known cloud, so a private authority is never named there.
 	DisableInstanceDiscovery bool
-	// GraphEndpoint is the Microsoft Graph base URL (MCP_GRAPH_ENDPOINT), https only.
+	// GraphEndpoint is the Microsoft Graph base URL (MCP_GRAPH_ENDPOINT),
+	// https only, without a path; "" means DefaultGraphEndpoint.
 	GraphEndpoint string
 
 	// SignInURL is where a browser user signs in again to the app
@@ -61,117 +71,124 @@ type Config struct {
 	// empty when there is no such page (jwt mode).
 	SignInURL string
 
-	Timeout   time.Duration // MCP_OBO_TIMEOUT: bound on one Profile call
-	CacheSize int           // MCP_OBO_CACHE_SIZE: per-user credentials kept
+	Timeout   time.Duration // MCP_OBO_TIMEOUT: bound on one Profile call; 0 means DefaultTimeout
+	CacheSize int           // MCP_OBO_CACHE_SIZE: per-user credentials kept; 0 means DefaultCacheSize
+
+	// HTTPClient, when set, sends every request (Entra, managed identity,
+	// Graph), e.g. one that trusts a local test authority's certificate;
+	// nil means a plain client. Redirects are never followed either way.
+	HTTPClient *http.Client
+	// Now replaces time.Now for cache expiry; nil means time.Now.
+	Now func() time.Time
 }
 
-// ConfigError is a configuration mistake; it names the variable.
-type ConfigError struct{ Var, Msg string }
-
-func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
+// Errors of Validate; the returned error wraps exactly one of them.
+var (
+	ErrNoClientID         = errors.New("required for on-behalf-of delegation (the server's own Entra application id)")
+	ErrCredentials        = errors.New("more than one credential: set exactly one of a managed identity, a client secret and a client certificate")
+	ErrSecretInAzure      = errors.New("a client secret is not accepted in Azure")
+	ErrCertificateInAzure = errors.New("a client certificate is not accepted in Azure")
+	ErrSecretNotAllowed   = errors.New("a client secret or certificate is accepted only for local development")
+	ErrCertificate        = errors.New("cannot read a certificate and private key (PEM or PKCS#12)")
+	ErrTenant             = errors.New("not a tenant id")
+	ErrAuthorityHost      = errors.New("not an absolute https URL")
+	ErrGraphEndpoint      = errors.New("not the Graph base URL: an absolute https URL without a path (the server adds /v1.0/me)")
+	ErrNegative           = errors.New("timeout and cache size must not be negative")
+)
 
 // Enabled reports whether delegation is configured: an application and a
 // way for it to authenticate.
 func (c Config) Enabled() bool {
-	return c.ClientID != "" && (c.ManagedIdentityClientID != "" || c.ClientSecret != "" || c.CertificatePath != "")
+	return c.ClientID != "" && c.credentials() > 0
 }
 
-// ConfigFromEnv reads the delegation settings through getenv. With no
-// credential configured it returns a Config whose Enabled is false and no
-// error: delegation is optional.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{
-		ClientID:                strings.TrimSpace(getenv("WEBSITE_AUTH_CLIENT_ID")),
-		ManagedIdentityClientID: strings.TrimSpace(getenv("OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID")),
-		ClientSecret:            getenv("MCP_OBO_CLIENT_SECRET"),
-		CertificatePath:         getenv("MCP_OBO_CLIENT_CERTIFICATE_PATH"),
-		CertificatePassword:     getenv("MCP_OBO_CLIENT_CERTIFICATE_PASSWORD"),
-		InAzure:                 getenv("WEBSITE_INSTANCE_ID") != "",
-		Timeout:                 DefaultTimeout,
-		CacheSize:               DefaultCacheSize,
-	}
-
-	for _, t := range strings.FieldsFunc(getenv("WEBSITE_AUTH_AAD_ALLOWED_TENANTS"), func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
-		if !validTenant(t) {
-			return Config{}, &ConfigError{"WEBSITE_AUTH_AAD_ALLOWED_TENANTS", fmt.Sprintf("%q is not a tenant id", t)}
+func (c Config) credentials() int {
+	n := 0
+	for _, set := range []bool{c.ManagedIdentityClientID != "", c.ClientSecret != "", len(c.Certificate) > 0} {
+		if set {
+			n++
 		}
-		c.Tenants = append(c.Tenants, t)
 	}
+	return n
+}
 
-	var err error
-	if c.AuthorityHost, err = httpsURL(getenv, "AZURE_AUTHORITY_HOST", DefaultAuthorityHost); err != nil {
-		return Config{}, err
+// WithDefaults returns c with each zero value replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.AuthorityHost == "" {
+		c.AuthorityHost = DefaultAuthorityHost
 	}
-	c.DisableInstanceDiscovery = !knownAuthority(c.AuthorityHost)
-	if c.GraphEndpoint, err = httpsURL(getenv, "MCP_GRAPH_ENDPOINT", DefaultGraphEndpoint); err != nil {
-		return Config{}, err
+	c.DisableInstanceDiscovery = c.DisableInstanceDiscovery || !knownAuthority(c.AuthorityHost)
+	if c.GraphEndpoint == "" {
+		c.GraphEndpoint = DefaultGraphEndpoint
 	}
 	c.GraphEndpoint = strings.TrimSuffix(c.GraphEndpoint, "/")
-	if u, _ := url.Parse(c.GraphEndpoint); u.Path != "" {
-		return Config{}, &ConfigError{"MCP_GRAPH_ENDPOINT", fmt.Sprintf("%q must be the Graph base URL without a path (the server adds /v1.0/me)", c.GraphEndpoint)}
-	}
-	c.AssertionAudience = getenv("MCP_OBO_ASSERTION_AUDIENCE")
 	if c.AssertionAudience == "" {
 		c.AssertionAudience = assertionAudience(c.AuthorityHost)
 	}
-
-	if v := getenv("MCP_OBO_TIMEOUT"); v != "" {
-		d, perr := time.ParseDuration(v)
-		if perr != nil || d <= 0 || d > maxTimeout {
-			return Config{}, &ConfigError{"MCP_OBO_TIMEOUT", fmt.Sprintf("%q is not a duration between 0 and %s (e.g. 20s)", v, maxTimeout)}
-		}
-		c.Timeout = d
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
 	}
-	if v := getenv("MCP_OBO_CACHE_SIZE"); v != "" {
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 1 || n > 1_000_000 {
-			return Config{}, &ConfigError{"MCP_OBO_CACHE_SIZE", fmt.Sprintf("%q is not a number between 1 and 1000000", v)}
-		}
-		c.CacheSize = n
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
 	}
-
-	if host := getenv("WEBSITE_HOSTNAME"); host != "" && strings.EqualFold(getenv("WEBSITE_AUTH_ENABLED"), "true") {
-		c.SignInURL = "https://" + host + "/.auth/login/aad"
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-
-	if err := c.validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
+	return c
 }
 
-// validate checks the credential choice. New repeats it, so a Config built
-// by hand gets the same checks.
-func (c Config) validate() error {
-	credentials := 0
-	for _, v := range []string{c.ManagedIdentityClientID, c.ClientSecret, c.CertificatePath} {
-		if v != "" {
-			credentials++
+// Validate checks c, whether or not delegation is Enabled: the URLs and
+// tenants, then the credential choice. New calls it; the loader calls it
+// too, so that a mistake stops the server at start.
+func (c Config) Validate() error {
+	for _, t := range c.Tenants {
+		if !validTenant(t) {
+			return fmt.Errorf("%q is %w", t, ErrTenant)
 		}
 	}
+	if c.AuthorityHost != "" && !httpsURL(c.AuthorityHost) {
+		return fmt.Errorf("%q is %w", c.AuthorityHost, ErrAuthorityHost)
+	}
+	if g := strings.TrimSuffix(c.GraphEndpoint, "/"); g != "" {
+		if u, err := url.Parse(g); !httpsURL(g) || err != nil || u.Path != "" {
+			return fmt.Errorf("%q is %w", c.GraphEndpoint, ErrGraphEndpoint)
+		}
+	}
+	if c.Timeout < 0 || c.CacheSize < 0 {
+		return ErrNegative
+	}
+	return c.validateCredential()
+}
+
+// validateCredential checks the credential choice: one, for a named
+// application, and a secret or certificate only where they are allowed.
+func (c Config) validateCredential() error {
+	n := c.credentials()
+	secret, cert := c.ClientSecret != "", len(c.Certificate) > 0
 	switch {
-	case credentials > 0 && c.ClientID == "":
-		return &ConfigError{"WEBSITE_AUTH_CLIENT_ID", "required for on-behalf-of delegation (the server's own Entra application id)"}
-	case credentials > 1:
-		return &ConfigError{"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID", "set exactly one of OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID, MCP_OBO_CLIENT_SECRET, MCP_OBO_CLIENT_CERTIFICATE_PATH"}
-	case c.InAzure && c.ClientSecret != "":
-		return &ConfigError{"MCP_OBO_CLIENT_SECRET", "not accepted in Azure: use OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID (a managed identity as federated credential)"}
-	case c.InAzure && c.CertificatePath != "":
-		return &ConfigError{"MCP_OBO_CLIENT_CERTIFICATE_PATH", "not accepted in Azure: use OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID (a managed identity as federated credential)"}
+	case n > 0 && c.ClientID == "":
+		return ErrNoClientID
+	case n > 1:
+		return ErrCredentials
+	case c.InAzure && secret:
+		return ErrSecretInAzure
+	case c.InAzure && cert:
+		return ErrCertificateInAzure
+	case (secret || cert) && !c.AllowSecret:
+		return ErrSecretNotAllowed
+	case cert:
+		if _, _, err := azidentity.ParseCertificates(c.Certificate, []byte(c.CertificatePassword)); err != nil {
+			return fmt.Errorf("%w: %v", ErrCertificate, err)
+		}
 	}
 	return nil
 }
 
-func httpsURL(getenv func(string) string, name, def string) (string, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
+// httpsURL reports whether v is an absolute https URL without query or
+// fragment.
+func httpsURL(v string) bool {
 	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", &ConfigError{name, fmt.Sprintf("%q is not an absolute https URL", v)}
-	}
-	return v, nil
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 // validTenant accepts what Entra accepts in an authority path: a GUID or a

@@ -2,29 +2,24 @@ package delegate_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/snippets-mcp/server/internal/delegate"
 )
 
-func getenv(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
-}
-
-func TestConfigFromEnv(t *testing.T) {
+func TestWithDefaults(t *testing.T) {
 	t.Parallel()
-	const app, mi, tenant = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222", "33333333-3333-3333-3333-333333333333"
 
 	t.Run("nothing set: disabled, public cloud defaults", func(t *testing.T) {
-		c, err := delegate.ConfigFromEnv(getenv(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+		var c delegate.Config
 		if c.Enabled() {
 			t.Error("Enabled with nothing configured")
 		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(zero) = %v", err)
+		}
+		c = c.WithDefaults()
 		if c.AuthorityHost != delegate.DefaultAuthorityHost || c.GraphEndpoint != delegate.DefaultGraphEndpoint || c.DisableInstanceDiscovery {
 			t.Errorf("defaults = %q %q discovery-off=%v", c.AuthorityHost, c.GraphEndpoint, c.DisableInstanceDiscovery)
 		}
@@ -34,85 +29,66 @@ func TestConfigFromEnv(t *testing.T) {
 	})
 
 	t.Run("client id alone (built-in auth without delegation) stays disabled", func(t *testing.T) {
-		c, err := delegate.ConfigFromEnv(getenv(map[string]string{"WEBSITE_AUTH_CLIENT_ID": app}))
-		if err != nil || c.Enabled() {
-			t.Errorf("Enabled=%v err=%v, want disabled without error", c.Enabled(), err)
-		}
-	})
-
-	t.Run("managed identity in Azure", func(t *testing.T) {
-		c, err := delegate.ConfigFromEnv(getenv(map[string]string{
-			"WEBSITE_AUTH_CLIENT_ID":                 app,
-			"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": mi,
-			"WEBSITE_AUTH_AAD_ALLOWED_TENANTS":       tenant + ", contoso.onmicrosoft.com",
-			"WEBSITE_INSTANCE_ID":                    "abc",
-			"WEBSITE_HOSTNAME":                       "snippets.azurewebsites.net",
-			"WEBSITE_AUTH_ENABLED":                   "True",
-			"MCP_OBO_TIMEOUT":                        "15s",
-			"MCP_OBO_CACHE_SIZE":                     "50",
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !c.Enabled() || c.ClientID != app || c.ManagedIdentityClientID != mi || !c.InAzure {
-			t.Errorf("config = %+v", c)
-		}
-		if len(c.Tenants) != 2 || c.Tenants[0] != tenant || c.Tenants[1] != "contoso.onmicrosoft.com" {
-			t.Errorf("tenants = %q", c.Tenants)
-		}
-		if c.SignInURL != "https://snippets.azurewebsites.net/.auth/login/aad" {
-			t.Errorf("SignInURL = %q", c.SignInURL)
-		}
-		if c.Timeout != 15*time.Second || c.CacheSize != 50 {
-			t.Errorf("timeout %s cache %d", c.Timeout, c.CacheSize)
+		c := delegate.Config{ClientID: "11111111-1111-1111-1111-111111111111"}
+		if c.Enabled() || c.Validate() != nil {
+			t.Errorf("Enabled=%v err=%v, want disabled without error", c.Enabled(), c.Validate())
 		}
 	})
 
 	t.Run("sovereign and private clouds", func(t *testing.T) {
-		c, err := delegate.ConfigFromEnv(getenv(map[string]string{
-			"AZURE_AUTHORITY_HOST": "https://login.microsoftonline.us/",
-			"MCP_GRAPH_ENDPOINT":   "https://graph.microsoft.us/",
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := delegate.Config{AuthorityHost: "https://login.microsoftonline.us/", GraphEndpoint: "https://graph.microsoft.us/"}.WithDefaults()
 		if c.DisableInstanceDiscovery || c.AssertionAudience != "api://AzureADTokenExchangeUSGov" || c.GraphEndpoint != "https://graph.microsoft.us" {
 			t.Errorf("US Gov: discovery-off=%v audience=%q graph=%q", c.DisableInstanceDiscovery, c.AssertionAudience, c.GraphEndpoint)
 		}
-		c, err = delegate.ConfigFromEnv(getenv(map[string]string{"AZURE_AUTHORITY_HOST": "https://127.0.0.1:8443", "MCP_OBO_ASSERTION_AUDIENCE": "api://Custom"}))
-		if err != nil {
-			t.Fatal(err)
+		c = delegate.Config{AuthorityHost: "https://login.chinacloudapi.cn/"}.WithDefaults()
+		if c.AssertionAudience != "api://AzureADTokenExchangeChina" {
+			t.Errorf("China: audience=%q", c.AssertionAudience)
 		}
-		if !c.DisableInstanceDiscovery || c.AssertionAudience != "api://Custom" {
-			t.Errorf("private authority: discovery-off=%v audience=%q", c.DisableInstanceDiscovery, c.AssertionAudience)
+		c = delegate.Config{AuthorityHost: "https://127.0.0.1:8443", AssertionAudience: "api://Custom", Timeout: 15 * time.Second, CacheSize: 50}.WithDefaults()
+		if !c.DisableInstanceDiscovery || c.AssertionAudience != "api://Custom" || c.Timeout != 15*time.Second || c.CacheSize != 50 {
+			t.Errorf("private authority: discovery-off=%v audience=%q timeout=%s cache=%d", c.DisableInstanceDiscovery, c.AssertionAudience, c.Timeout, c.CacheSize)
 		}
 	})
+}
 
-	bad := []struct {
-		name, wantVar string
-		vars          map[string]string
+// Each mistake is one sentinel, which internal/config maps to the variable.
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	const app, mi = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+	cert := []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+	cases := []struct {
+		name string
+		cfg  delegate.Config
+		want error
 	}{
-		{"identity without app", "WEBSITE_AUTH_CLIENT_ID", map[string]string{"OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": mi}},
-		{"secret without app", "WEBSITE_AUTH_CLIENT_ID", map[string]string{"MCP_OBO_CLIENT_SECRET": "s"}},
-		{"two credentials", "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID", map[string]string{"WEBSITE_AUTH_CLIENT_ID": app, "OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID": mi, "MCP_OBO_CLIENT_SECRET": "s"}},
-		{"secret in Azure", "MCP_OBO_CLIENT_SECRET", map[string]string{"WEBSITE_AUTH_CLIENT_ID": app, "MCP_OBO_CLIENT_SECRET": "s", "WEBSITE_INSTANCE_ID": "x"}},
-		{"certificate in Azure", "MCP_OBO_CLIENT_CERTIFICATE_PATH", map[string]string{"WEBSITE_AUTH_CLIENT_ID": app, "MCP_OBO_CLIENT_CERTIFICATE_PATH": "/c.pem", "WEBSITE_INSTANCE_ID": "x"}},
-		{"http authority", "AZURE_AUTHORITY_HOST", map[string]string{"AZURE_AUTHORITY_HOST": "http://login.example"}},
-		{"relative authority", "AZURE_AUTHORITY_HOST", map[string]string{"AZURE_AUTHORITY_HOST": "login.example"}},
-		{"http graph", "MCP_GRAPH_ENDPOINT", map[string]string{"MCP_GRAPH_ENDPOINT": "http://graph.example"}},
-		{"graph with path", "MCP_GRAPH_ENDPOINT", map[string]string{"MCP_GRAPH_ENDPOINT": "https://graph.microsoft.com/v1.0"}},
-		{"bad tenant", "WEBSITE_AUTH_AAD_ALLOWED_TENANTS", map[string]string{"WEBSITE_AUTH_AAD_ALLOWED_TENANTS": "a/b"}},
-		{"bad timeout", "MCP_OBO_TIMEOUT", map[string]string{"MCP_OBO_TIMEOUT": "10m"}},
-		{"bad cache size", "MCP_OBO_CACHE_SIZE", map[string]string{"MCP_OBO_CACHE_SIZE": "0"}},
+		{"identity without app", delegate.Config{ManagedIdentityClientID: mi}, delegate.ErrNoClientID},
+		{"secret without app", delegate.Config{ClientSecret: "s", AllowSecret: true}, delegate.ErrNoClientID},
+		{"two credentials", delegate.Config{ClientID: app, ManagedIdentityClientID: mi, ClientSecret: "s"}, delegate.ErrCredentials},
+		{"secret in Azure", delegate.Config{ClientID: app, ClientSecret: "s", AllowSecret: true, InAzure: true}, delegate.ErrSecretInAzure},
+		{"certificate in Azure", delegate.Config{ClientID: app, Certificate: cert, AllowSecret: true, InAzure: true}, delegate.ErrCertificateInAzure},
+		{"secret not allowed", delegate.Config{ClientID: app, ClientSecret: "s"}, delegate.ErrSecretNotAllowed},
+		{"certificate not allowed", delegate.Config{ClientID: app, Certificate: cert}, delegate.ErrSecretNotAllowed},
+		{"broken certificate", delegate.Config{ClientID: app, Certificate: cert, AllowSecret: true}, delegate.ErrCertificate},
+		{"http authority", delegate.Config{AuthorityHost: "http://login.example"}, delegate.ErrAuthorityHost},
+		{"relative authority", delegate.Config{AuthorityHost: "login.example"}, delegate.ErrAuthorityHost},
+		{"http graph", delegate.Config{GraphEndpoint: "http://graph.example"}, delegate.ErrGraphEndpoint},
+		{"graph with path", delegate.Config{GraphEndpoint: "https://graph.microsoft.com/v1.0"}, delegate.ErrGraphEndpoint},
+		{"bad tenant", delegate.Config{Tenants: []string{"a/b"}}, delegate.ErrTenant},
+		{"empty tenant", delegate.Config{Tenants: []string{""}}, delegate.ErrTenant},
+		{"negative timeout", delegate.Config{Timeout: -time.Second}, delegate.ErrNegative},
+		{"negative cache size", delegate.Config{CacheSize: -1}, delegate.ErrNegative},
 	}
-	for _, tc := range bad {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := delegate.ConfigFromEnv(getenv(tc.vars))
-			var ce *delegate.ConfigError
-			if !errors.As(err, &ce) || ce.Var != tc.wantVar {
-				t.Errorf("err = %v, want a ConfigError naming %s", err, tc.wantVar)
+			if err := tc.cfg.Validate(); !errors.Is(err, tc.want) {
+				t.Errorf("Validate = %v, want %v", err, tc.want)
 			}
 		})
+	}
+	ok := delegate.Config{ClientID: app, ManagedIdentityClientID: mi, InAzure: true, Tenants: []string{"contoso.onmicrosoft.com"},
+		AuthorityHost: "https://login.microsoftonline.com/", GraphEndpoint: "https://graph.microsoft.com/"}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("Validate(managed identity in Azure) = %v", err)
 	}
 }
 
@@ -126,9 +102,7 @@ func TestNewRefusals(t *testing.T) {
 
 	// A secret needs the caller's explicit permission (local auth modes only).
 	cfg := delegate.Config{ClientID: "app", ClientSecret: "s"}
-	_, err = delegate.New(cfg)
-	var ce *delegate.ConfigError
-	if !errors.As(err, &ce) || ce.Var != "MCP_OBO_CLIENT_SECRET" || !strings.Contains(ce.Msg, "local development") {
+	if _, err = delegate.New(cfg); !errors.Is(err, delegate.ErrSecretNotAllowed) {
 		t.Errorf("New(secret, not allowed) err = %v", err)
 	}
 	cfg.AllowSecret = true
@@ -136,11 +110,20 @@ func TestNewRefusals(t *testing.T) {
 		t.Errorf("New(secret, allowed) err = %v", err)
 	}
 	cfg.InAzure = true
-	if _, err := delegate.New(cfg); err == nil {
-		t.Error("New accepted a secret in Azure")
+	if _, err := delegate.New(cfg); !errors.Is(err, delegate.ErrSecretInAzure) {
+		t.Errorf("New(secret in Azure) err = %v", err)
 	}
 
-	if _, err := delegate.New(delegate.Config{ClientID: "app", ClientSecret: "s", AllowSecret: true, GraphEndpoint: "http://graph.example"}); err == nil {
-		t.Error("New accepted a plain-http Graph endpoint")
+	var none *delegate.Delegator
+	if none.Resource() != "" {
+		t.Error("a nil Delegator names a resource")
+	}
+	d, err := delegate.New(delegate.Config{ClientID: "app", ClientSecret: "s", AllowSecret: true, GraphEndpoint: "https://graph.microsoft.us/"})
+	if err != nil || d.Resource() != "graph.microsoft.us" {
+		t.Errorf("New(US Graph): resource %q, err %v", d.Resource(), err)
+	}
+
+	if _, err := delegate.New(delegate.Config{ClientID: "app", ClientSecret: "s", AllowSecret: true, GraphEndpoint: "http://graph.example"}); !errors.Is(err, delegate.ErrGraphEndpoint) {
+		t.Errorf("New(plain-http Graph endpoint) err = %v", err)
 	}
 }

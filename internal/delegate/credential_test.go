@@ -2,17 +2,9 @@ package delegate_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/delegate/delegatetest"
@@ -90,28 +82,11 @@ func TestManagedIdentityAssertion(t *testing.T) {
 func TestCertificateCredential(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "obo-dev"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
-	path := filepath.Join(t.TempDir(), "obo.pem")
-	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})...)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
+	data, cert := delegatetest.ClientCertificate(t)
 	e.entra.Secret = ""
 	e.entra.Cert = cert
 	e.cfg.ClientSecret = ""
-	e.cfg.CertificatePath = path
+	e.cfg.Certificate = data
 	d := e.delegator()
 	u := e.user("")
 	if _, err := d.Profile(context.Background(), u); err != nil {
@@ -119,8 +94,8 @@ func TestCertificateCredential(t *testing.T) {
 	}
 	e.checkNoLeak(u.Token)
 
-	e.cfg.CertificatePath = filepath.Join(t.TempDir(), "missing.pem")
-	if _, err := delegate.New(e.cfg); err == nil {
-		t.Error("New accepted a missing certificate file")
+	e.cfg.Certificate = []byte("not a certificate")
+	if _, err := delegate.New(e.cfg); !errors.Is(err, delegate.ErrCertificate) {
+		t.Errorf("New with a broken certificate: %v, want ErrCertificate", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -42,134 +41,110 @@ type Delegator struct {
 	http     *http.Client
 	now      func() time.Time
 	creds    *cache[azcore.TokenCredential]
-	newCred  func(tenant, userToken string) (azcore.TokenCredential, error)
+	newCred  credentialFunc
 }
 
-// Option adjusts a Delegator; the options exist for tests.
-type Option func(*options)
-
-type options struct {
-	client *http.Client
-	now    func() time.Time
-}
-
-// WithHTTPClient sends every request (Entra, managed identity, Graph)
-// through c, e.g. one that trusts a local test authority's certificate.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
-
-// WithClock replaces time.Now for cache expiry.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// New returns a Delegator for cfg. It fails when cfg is not Enabled or a
-// credential cannot be prepared.
-func New(cfg Config, opts ...Option) (*Delegator, error) {
+// New returns a Delegator for cfg. It fails when cfg is not Enabled, does
+// not pass Validate, or a credential cannot be prepared. It opens no file.
+func New(cfg Config) (*Delegator, error) {
 	if !cfg.Enabled() {
 		return nil, notConfigured()
 	}
-	if err := cfg.validate(); err != nil {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if (cfg.ClientSecret != "" || cfg.CertificatePath != "") && !cfg.AllowSecret {
-		return nil, &ConfigError{"MCP_OBO_CLIENT_SECRET", "a client secret or certificate is accepted only for local development (MCP_AUTH_MODE jwt or dev); in Azure use OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID"}
+	graph, _ := url.Parse(cfg.GraphEndpoint) // Validate checked it
+	newCred, err := credentials(cfg, clientOptions(cfg, cfg.HTTPClient))
+	if err != nil {
+		return nil, err
 	}
-	o := options{now: time.Now}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if cfg.AuthorityHost == "" {
-		cfg.AuthorityHost = DefaultAuthorityHost
-	}
-	if u, err := url.Parse(cfg.AuthorityHost); err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, &ConfigError{"AZURE_AUTHORITY_HOST", fmt.Sprintf("%q is not an absolute https URL", cfg.AuthorityHost)}
-	}
-	// Never let MSAL ask the public cloud about a private authority, even
-	// when the Config was built by hand.
-	cfg.DisableInstanceDiscovery = cfg.DisableInstanceDiscovery || !knownAuthority(cfg.AuthorityHost)
-	if cfg.GraphEndpoint == "" {
-		cfg.GraphEndpoint = DefaultGraphEndpoint
-	}
-	cfg.GraphEndpoint = strings.TrimSuffix(cfg.GraphEndpoint, "/")
-	if cfg.AssertionAudience == "" {
-		cfg.AssertionAudience = assertionAudience(cfg.AuthorityHost)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.CacheSize <= 0 {
-		cfg.CacheSize = DefaultCacheSize
-	}
-	graph, err := url.Parse(cfg.GraphEndpoint)
-	if err != nil || graph.Scheme != "https" || graph.Host == "" {
-		return nil, &ConfigError{"MCP_GRAPH_ENDPOINT", fmt.Sprintf("%q is not an absolute https URL", cfg.GraphEndpoint)}
-	}
-
-	d := &Delegator{
+	return &Delegator{
 		cfg:      cfg,
 		scope:    graph.Scheme + "://" + graph.Host + "/.default",
 		resource: graph.Host,
 		msgs:     messages{clientID: cfg.ClientID, signInURL: cfg.SignInURL, timeout: cfg.Timeout},
-		now:      o.now,
+		http:     graphClient(cfg.HTTPClient),
+		now:      cfg.Now,
 		creds:    newCache[azcore.TokenCredential](cfg.CacheSize),
-	}
+		newCred:  newCred,
+	}, nil
+}
 
-	// Graph requests never follow redirects: the delegated token goes to
-	// the configured Graph host and nowhere else.
+// graphClient is c (or a plain client) that never follows redirects: the
+// delegated token goes to the configured Graph host and nowhere else.
+func graphClient(c *http.Client) *http.Client {
 	hc := http.Client{}
-	if o.client != nil {
-		hc = *o.client
+	if c != nil {
+		hc = *c
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	d.http = &hc
+	return &hc
+}
 
+// clientOptions are the Azure SDK options of every Entra request.
+func clientOptions(cfg Config, c *http.Client) azcore.ClientOptions {
 	co := azcore.ClientOptions{
 		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost},
 		// Few, short retries: the whole call is bounded by cfg.Timeout, and
 		// a retry must not eat that budget waiting on a long Retry-After.
 		Retry: policy.RetryOptions{MaxRetries: 1, RetryDelay: 300 * time.Millisecond, MaxRetryDelay: 2 * time.Second, TryTimeout: cfg.Timeout / 2},
 	}
-	if o.client != nil {
-		co.Transport = o.client
+	if c != nil {
+		co.Transport = c
 	}
-	oboOpts := &azidentity.OnBehalfOfCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: cfg.DisableInstanceDiscovery}
+	return co
+}
 
+// credentialFunc makes the on-behalf-of credential for one user token.
+type credentialFunc func(tenant, userToken string) (azcore.TokenCredential, error)
+
+// credentials prepares the app's own credential, the one Validate let
+// through: a managed identity's assertion, a certificate or a secret.
+func credentials(cfg Config, co azcore.ClientOptions) (credentialFunc, error) {
+	oboOpts := &azidentity.OnBehalfOfCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: cfg.DisableInstanceDiscovery}
 	switch {
 	case cfg.ManagedIdentityClientID != "":
-		mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-			ClientOptions: co,
-			ID:            azidentity.ClientID(cfg.ManagedIdentityClientID),
-		})
+		assertion, err := managedIdentityAssertion(cfg, co)
 		if err != nil {
-			return nil, fmt.Errorf("managed identity %s for OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: %w", cfg.ManagedIdentityClientID, err)
+			return nil, err
 		}
-		scope := strings.TrimSuffix(cfg.AssertionAudience, "/") + "/.default"
-		assertion := func(ctx context.Context) (string, error) {
-			tk, err := mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
-			if err != nil {
-				return "", &assertionError{err}
-			}
-			return tk.Token, nil
-		}
-		d.newCred = func(tenant, userToken string) (azcore.TokenCredential, error) {
+		return func(tenant, userToken string) (azcore.TokenCredential, error) {
 			return azidentity.NewOnBehalfOfCredentialWithClientAssertions(tenant, cfg.ClientID, userToken, assertion, oboOpts)
-		}
-	case cfg.CertificatePath != "":
-		data, err := os.ReadFile(cfg.CertificatePath)
+		}, nil
+	case len(cfg.Certificate) > 0:
+		certs, key, err := azidentity.ParseCertificates(cfg.Certificate, []byte(cfg.CertificatePassword))
 		if err != nil {
-			return nil, &ConfigError{"MCP_OBO_CLIENT_CERTIFICATE_PATH", err.Error()}
+			return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
 		}
-		certs, key, err := azidentity.ParseCertificates(data, []byte(cfg.CertificatePassword))
-		if err != nil {
-			return nil, &ConfigError{"MCP_OBO_CLIENT_CERTIFICATE_PATH", "cannot read a certificate and private key (PEM or PKCS#12): " + err.Error()}
-		}
-		d.newCred = func(tenant, userToken string) (azcore.TokenCredential, error) {
+		return func(tenant, userToken string) (azcore.TokenCredential, error) {
 			return azidentity.NewOnBehalfOfCredentialWithCertificate(tenant, cfg.ClientID, userToken, certs, key, oboOpts)
-		}
+		}, nil
 	default:
-		d.newCred = func(tenant, userToken string) (azcore.TokenCredential, error) {
+		return func(tenant, userToken string) (azcore.TokenCredential, error) {
 			return azidentity.NewOnBehalfOfCredentialWithSecret(tenant, cfg.ClientID, userToken, cfg.ClientSecret, oboOpts)
-		}
+		}, nil
 	}
-	return d, nil
+}
+
+// managedIdentityAssertion returns the client assertion of the Azure path:
+// the managed identity's token for the federated credential's audience.
+func managedIdentityAssertion(cfg Config, co azcore.ClientOptions) (func(context.Context) (string, error), error) {
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ClientOptions: co,
+		ID:            azidentity.ClientID(cfg.ManagedIdentityClientID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("managed identity %s for OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: %w", cfg.ManagedIdentityClientID, err)
+	}
+	scope := strings.TrimSuffix(cfg.AssertionAudience, "/") + "/.default"
+	return func(ctx context.Context) (string, error) {
+		tk, err := mi.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+		if err != nil {
+			return "", &assertionError{err}
+		}
+		return tk.Token, nil
+	}, nil
 }
 
 // Resource is the downstream host (the Graph host) for audit events.

@@ -36,28 +36,27 @@ func newEnv(t *testing.T) *env {
 	e.graph = delegatetest.NewGraph(t, e.entra)
 	e.entra.Secret = "dev-secret-" + guid()
 
-	vars := map[string]string{
-		"WEBSITE_AUTH_CLIENT_ID":           e.clientID,
-		"WEBSITE_AUTH_AAD_ALLOWED_TENANTS": e.tenant,
-		"MCP_OBO_CLIENT_SECRET":            e.entra.Secret,
-		"AZURE_AUTHORITY_HOST":             e.entra.URL(),
-		"MCP_GRAPH_ENDPOINT":               e.graph.URL(),
-		"WEBSITE_HOSTNAME":                 "app.example",
-		"WEBSITE_AUTH_ENABLED":             "true",
+	e.cfg = delegate.Config{
+		ClientID:      e.clientID,
+		Tenants:       []string{e.tenant},
+		ClientSecret:  e.entra.Secret,
+		AllowSecret:   true,
+		AuthorityHost: e.entra.URL(),
+		GraphEndpoint: e.graph.URL(),
+		SignInURL:     signInURL,
 	}
-	cfg, err := delegate.ConfigFromEnv(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatalf("ConfigFromEnv: %v", err)
-	}
-	cfg.AllowSecret = true
-	e.cfg = cfg
 	e.client = delegatetest.Client(t, e.entra.Certificate(), e.graph.Certificate())
+	e.cfg.HTTPClient = e.client
 	return e
 }
 
-func (e *env) delegator(opts ...delegate.Option) *delegate.Delegator {
+func (e *env) delegator(adjust ...func(*delegate.Config)) *delegate.Delegator {
 	e.t.Helper()
-	d, err := delegate.New(e.cfg, append([]delegate.Option{delegate.WithHTTPClient(e.client)}, opts...)...)
+	cfg := e.cfg
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	d, err := delegate.New(cfg)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}
@@ -185,7 +184,7 @@ func TestCacheBoundAndExpiry(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	d := e.delegator(delegate.WithClock(clock))
+	d := e.delegator(func(c *delegate.Config) { c.Now = clock })
 
 	a, b, c := e.user(""), e.user(""), e.user("")
 	for _, u := range []delegate.User{a, b, b, c, b, a} {
@@ -229,7 +228,7 @@ func TestFailuresBecomeActionableErrors(t *testing.T) {
 	d := e.delegator()
 	short := e.cfg
 	short.Timeout = 2 * time.Second // ample for a local exchange, short for a test
-	ds, err := delegate.New(short, delegate.WithHTTPClient(e.client))
+	ds, err := delegate.New(short)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -346,11 +346,21 @@ func (h Host) String() string {
 
 // Loopback reports whether the host is localhost or a loopback address
 // (127.0.0.0/8, ::1). A name that merely starts with "127." is not.
-func (h Host) Loopback() bool {
-	if h.Name == "localhost" {
+func (h Host) Loopback() bool { return IsLoopback(h.Name) }
+
+// IsLoopback reports whether host, a name or IP address without a port
+// (an IPv6 address with or without brackets), is localhost or a loopback
+// address (127.0.0.0/8, ::1). A name that merely starts with "127." is not.
+// This is the one loopback test of the server: listen addresses, Host
+// headers and origins all use it.
+func IsLoopback(host string) bool {
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(h.Name)
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
 

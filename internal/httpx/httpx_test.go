@@ -305,6 +305,17 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
+// IsLoopback is the one loopback test: names and addresses, IPv6 with or
+// without brackets, and look-alikes that are not loopback.
+func TestIsLoopback(t *testing.T) {
+	for h, want := range map[string]bool{"127.0.0.1": true, "::1": true, "[::1]": true, "localhost": true, "LocalHost": true, "127.1.2.3": true,
+		"0.0.0.0": false, "10.0.0.1": false, "example.com": false, "": false, "127.evil.com": false, "localhost.evil.com": false, "[::1": false} {
+		if IsLoopback(h) != want {
+			t.Errorf("IsLoopback(%q) != %v", h, want)
+		}
+	}
+}
+
 func TestRecoverAnswersJSONRPC(t *testing.T) {
 	h := Recover(slog.New(slog.NewTextHandler(io.Discard, nil)), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	w := do(h, httptest.NewRequest("POST", "/mcp", nil))

@@ -117,18 +117,39 @@ type JWTAuthenticator struct {
 
 var _ Authenticator = (*JWTAuthenticator)(nil)
 
+// Errors of JWTConfig.Validate; the returned error wraps one of them.
+var (
+	ErrNoIssuer   = errors.New("no issuer configured")
+	ErrIssuerURL  = errors.New("issuer is not a usable URL")
+	ErrNoAudience = errors.New("no audience configured")
+	ErrNoTenants  = errors.New("the issuer's " + TenantPlaceholder + " placeholder accepts any tenant, so the allowed tenants must be listed")
+)
+
+// Validate checks cfg without contacting the issuer. NewJWT calls it; the
+// server's configuration loader calls it too, so that a mistake stops the
+// server at start.
+func (cfg JWTConfig) Validate() error {
+	if cfg.Issuer == "" {
+		return ErrNoIssuer
+	}
+	if err := jwtCheckURL(cfg.Issuer); err != nil {
+		return fmt.Errorf("%w: %v", ErrIssuerURL, err)
+	}
+	switch {
+	case len(cfg.Audiences) == 0:
+		return ErrNoAudience
+	case strings.Contains(cfg.Issuer, TenantPlaceholder) && len(cfg.Tenants) == 0:
+		return ErrNoTenants
+	}
+	return nil
+}
+
 // NewJWT checks the configuration, reads the issuer's discovery document
 // and fetches its keys. It fails when the issuer is unreachable or its
 // metadata disagrees with the configuration.
 func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
-	if cfg.Issuer == "" {
-		return nil, errors.New("jwt: no issuer configured")
-	}
-	if err := jwtCheckURL(cfg.Issuer); err != nil {
-		return nil, fmt.Errorf("jwt issuer: %w", err)
-	}
-	if len(cfg.Audiences) == 0 {
-		return nil, errors.New("jwt: no audience configured")
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("jwt: %w", err)
 	}
 	a := &JWTAuthenticator{
 		issuer:      cfg.Issuer,
@@ -141,9 +162,6 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
-	}
-	if a.multiTenant && len(a.tenants) == 0 {
-		return nil, fmt.Errorf("jwt issuer %s: the %s placeholder accepts any tenant, so the allowed tenants must be listed", cfg.Issuer, TenantPlaceholder)
 	}
 	size := cfg.CacheSize
 	if size == 0 {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/storage"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
@@ -29,7 +28,7 @@ func newStore(t *testing.T) (*Store, *blobtest.Fake) {
 
 func storeOn(t *testing.T, conn string) *Store {
 	t.Helper()
-	c, err := storage.Connect(config.Storage{Setting: "test", ConnectionString: conn})
+	c, err := storage.Connect(storage.Options{ConnectionString: conn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +203,7 @@ func TestStorageUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens: every attempt is refused before it is sent
-	c, err := storage.Connect(config.Storage{Setting: "test", ConnectionString: blobtest.ConnString("http://" + addr)})
+	c, err := storage.Connect(storage.Options{ConnectionString: blobtest.ConnString("http://" + addr)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
-	"github.com/snippets-mcp/server/internal/config"
 	"github.com/snippets-mcp/server/internal/storage/blobtest"
 )
 
@@ -59,7 +58,7 @@ func readyz(t *testing.T, r *Readiness) (int, map[string]any) {
 // and caches its answer so that probes do not load storage.
 func TestReadiness(t *testing.T) {
 	f := blobtest.New(t)
-	c, err := Connect(config.Storage{Setting: "test", ConnectionString: f.ConnString()})
+	c, err := Connect(Options{ConnectionString: f.ConnString()})
 	if err != nil {
 		t.Fatal(err)
 	}

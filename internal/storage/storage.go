@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,8 +18,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
-
-	"github.com/snippets-mcp/server/internal/config"
 )
 
 // Azurite's well-known development account. The key is published in
@@ -27,10 +26,60 @@ const azuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=devst
 	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
 	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 
-// Connect returns a Blob client for the configured connection. Retries are
-// kept short: a tool call must fail fast with a retryable error rather than
-// sit in backoff while the host's proxy timeout runs.
-func Connect(s config.Storage) (*azblob.Client, error) {
+// Options says how to reach Blob Storage, in either of the forms Azure
+// Functions knows: a connection string, or an identity-based service URI.
+// The zero value is not usable: one of the two forms must be set.
+type Options struct {
+	// ConnectionString is an account connection string, or
+	// "UseDevelopmentStorage=true" for the local emulator (Azurite). When it
+	// is set, the fields below are ignored.
+	ConnectionString string
+	// ServiceURI is the blob service endpoint
+	// (https://<account>.blob.core.windows.net), reached with a Microsoft
+	// Entra credential; used when ConnectionString is "".
+	ServiceURI string
+	// Credential picks that credential: "managedidentity" (any case), or ""
+	// for azidentity's default credential chain.
+	Credential string
+	// ClientID names a user-assigned managed identity when Credential is
+	// "managedidentity"; "" means the system-assigned one.
+	ClientID string
+}
+
+// Errors of Options.Validate; the returned error wraps one of them.
+var (
+	ErrNotConfigured = errors.New("no storage configured")
+	ErrServiceURI    = errors.New("not an absolute http(s) URL")
+	ErrCredential    = errors.New("credential not supported")
+)
+
+const managedIdentity = "managedidentity"
+
+// Validate checks o without contacting storage.
+func (o Options) Validate() error {
+	if o.ConnectionString != "" {
+		return nil
+	}
+	if o.ServiceURI == "" {
+		return ErrNotConfigured
+	}
+	if u, err := url.Parse(o.ServiceURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is %w", o.ServiceURI, ErrServiceURI)
+	}
+	if o.Credential != "" && !strings.EqualFold(o.Credential, managedIdentity) {
+		return fmt.Errorf("%w: %q (use managedidentity, or leave it unset for the default credential chain)", ErrCredential, o.Credential)
+	}
+	return nil
+}
+
+// Connect returns a Blob client for o. Retries are kept short: a tool call
+// must fail fast with a retryable error rather than sit in backoff while
+// the host's proxy timeout runs. Errors do not name the setting o came
+// from; the caller does.
+func Connect(o Options) (*azblob.Client, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{
 			MaxRetries:    2,
@@ -42,35 +91,36 @@ func Connect(s config.Storage) (*azblob.Client, error) {
 		// retried write from someone else's change (see Tries).
 		PerRetryPolicies: []policy.Policy{tracker{}},
 	}}
-	if cs := s.ConnectionString; cs != "" {
+	if cs := o.ConnectionString; cs != "" {
 		if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(cs, ";")), "UseDevelopmentStorage=true") {
 			cs = azuriteConnectionString
 		}
 		c, err := azblob.NewClientFromConnectionString(cs, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%s: not a usable storage connection string: %w", s.Setting, err)
+			return nil, fmt.Errorf("not a usable storage connection string: %w", err)
 		}
 		return c, nil
 	}
-	var cred azcore.TokenCredential
-	var err error
-	if s.Credential == "managedidentity" {
-		mi := &azidentity.ManagedIdentityCredentialOptions{}
-		if s.ClientID != "" {
-			mi.ID = azidentity.ClientID(s.ClientID)
-		}
-		cred, err = azidentity.NewManagedIdentityCredential(mi)
-	} else {
-		cred, err = azidentity.NewDefaultAzureCredential(nil)
-	}
+	cred, err := credential(o)
 	if err != nil {
-		return nil, fmt.Errorf("%s: create credential: %w", s.Setting, err)
+		return nil, fmt.Errorf("create credential: %w", err)
 	}
-	c, err := azblob.NewClient(s.ServiceURI, cred, opts)
+	c, err := azblob.NewClient(o.ServiceURI, cred, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: connect to %s: %w", s.Setting, s.ServiceURI, err)
+		return nil, fmt.Errorf("connect to %s: %w", o.ServiceURI, err)
 	}
 	return c, nil
+}
+
+func credential(o Options) (azcore.TokenCredential, error) {
+	if !strings.EqualFold(o.Credential, managedIdentity) {
+		return azidentity.NewDefaultAzureCredential(nil)
+	}
+	mi := &azidentity.ManagedIdentityCredentialOptions{}
+	if o.ClientID != "" {
+		mi.ID = azidentity.ClientID(o.ClientID)
+	}
+	return azidentity.NewManagedIdentityCredential(mi)
 }
 
 // EnsureContainer creates the container if it does not exist yet.
