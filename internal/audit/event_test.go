@@ -19,6 +19,8 @@ var eventFields = []string{
 	"downstream_resource", "authorization_mode", "approval_required",
 	"approval_result", "latency_ms", "result_code", "message",
 	"arguments_bytes", "arguments_sha256",
+	"caller_kind", "subject_id", "actor_id", "agent_blueprint", "agent_inventory",
+	"agent_name", "agent_owner", "policy_digest",
 }
 
 func fullEvent() Event {
