@@ -215,6 +215,22 @@ func (a *Agent) Allows(tool, class string) bool {
 	return a != nil && (slices.Contains(a.Tools, tool) || slices.Contains(a.Classes, class))
 }
 
+// ToolList and ClassList are the entry's tools and classes (nil for a nil
+// entry).
+func (a *Agent) ToolList() []string {
+	if a == nil {
+		return nil
+	}
+	return a.Tools
+}
+
+func (a *Agent) ClassList() []string {
+	if a == nil {
+		return nil
+	}
+	return a.Classes
+}
+
 // Refusal is the sentence for a caller refused in enforce mode: what is
 // missing and whom to ask. "" for a registered or unchecked caller.
 func (inv *Inventory) Refusal(clientID string, st Status) string {

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
@@ -86,6 +89,7 @@ type Options struct {
 // It is safe for concurrent use and immutable after NewEngine.
 type Engine struct {
 	policies  *cedar.PolicySet
+	byAction  map[Action]policyList // the policies whose scope admits each action
 	meta      map[cedar.PolicyID]ruleMeta
 	tools     map[string]toolEntity
 	names     []string
@@ -94,6 +98,54 @@ type Engine struct {
 	appApprov bool
 	ctxSkip   [2]types.Record // skip_approval contexts: overwrites_others false, true
 	ctxDecide types.Record
+	calls     callMemo
+}
+
+// callMemo remembers, per principal (every attribute of its entity), which
+// tools Cedar let it call: the tools/list filter runs on every tools/list
+// and tools/call (mcp-go filters calls too), and the answer is a pure
+// function of the principal's attributes and the immutable policy and
+// tools. Bounded: cleared when full.
+type callMemo struct {
+	mu   sync.Mutex
+	seen map[string]*memoEntry
+}
+
+// memoEntry is one principal's entity and, once computed, its call
+// decisions per tool (in Engine.names order).
+type memoEntry struct {
+	entity  types.Entity
+	allowed []bool
+}
+
+const callMemoSize = 4096
+
+func (m *callMemo) get(key string) *memoEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seen[key]
+}
+
+func (m *callMemo) put(key string, v *memoEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil || len(m.seen) >= callMemoSize {
+		m.seen = make(map[string]*memoEntry, 64)
+	}
+	m.seen[key] = v
+}
+
+// setAllowed records the call decisions of an entry.
+func (m *callMemo) setAllowed(v *memoEntry, allowed []bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v.allowed = allowed
+}
+
+func (m *callMemo) allowedOf(v *memoEntry) []bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return v.allowed
 }
 
 type ruleMeta struct {
@@ -202,6 +254,15 @@ func newEngine(o Options, defaultPolicy string) (*Engine, error) {
 	}
 	e.digest = "sha256:" + hex.EncodeToString(digest.Sum(nil))[:16]
 
+	e.byAction = map[Action]policyList{}
+	for id, p := range e.policies.All() {
+		for _, a := range scopeActions(p) {
+			e.byAction[a] = append(e.byAction[a], policyEntry{id, p})
+		}
+	}
+	for a := range e.byAction {
+		slices.SortFunc(e.byAction[a], func(x, y policyEntry) int { return strings.Compare(string(x.id), string(y.id)) })
+	}
 	for i, over := range []bool{false, true} {
 		e.ctxSkip[i] = types.NewRecord(types.RecordMap{"overwrites_others": types.Boolean(over)})
 	}
@@ -371,6 +432,7 @@ func (e *Engine) Inventory() *inventory.Inventory { return e.inv }
 // with Engine.Principal and pass it to every decision of that request.
 type Principal struct {
 	entity types.Entity
+	memo   *memoEntry // the entity and call decisions shared by equal principals
 	id     *identity.Identity
 	status inventory.Status
 	ok     bool
@@ -383,6 +445,21 @@ func (e *Engine) Principal(id *identity.Identity) Principal {
 		return Principal{}
 	}
 	st := e.inv.Lookup(id.ClientID)
+	kind := id.Kind
+	if kind == "" { // an identity not built by an authenticator: read it as the kind its token shape says
+		kind = identity.KindUser
+		if id.AppOnly {
+			kind = identity.KindApp
+		}
+	}
+	// The key holds every attribute of the entity, so equal keys are equal
+	// principals for any policy.
+	key := strings.Join([]string{string(kind), id.TenantID, id.ObjectID, id.ClientID, strconv.FormatBool(id.AppOnly),
+		strings.Join(id.Scopes, " "), strings.Join(id.Roles, " "), strconv.FormatBool(id.HasUserAssertion()),
+		string(st.State), strconv.FormatBool(e.inv.Enforced())}, "\x00")
+	if m := e.calls.get(key); m != nil {
+		return Principal{entity: m.entity, memo: m, id: id, status: st, ok: true}
+	}
 	var tools, classes []types.Value
 	if st.State == inventory.Registered {
 		for _, t := range st.Agent.Tools {
@@ -392,14 +469,7 @@ func (e *Engine) Principal(id *identity.Identity) Principal {
 			classes = append(classes, classUID(Class(c)))
 		}
 	}
-	kind := id.Kind
-	if kind == "" { // an identity not built by an authenticator: read it as the kind its token shape says
-		kind = identity.KindUser
-		if id.AppOnly {
-			kind = identity.KindApp
-		}
-	}
-	return Principal{id: id, status: st, ok: true, entity: types.Entity{
+	m := &memoEntry{entity: types.Entity{
 		UID: types.NewEntityUID(typeCaller, types.String(id.Key())),
 		Attributes: types.NewRecord(types.RecordMap{
 			"kind":               types.NewEntityUID(typeKind, types.String(kind)),
@@ -416,6 +486,8 @@ func (e *Engine) Principal(id *identity.Identity) Principal {
 			"agent_classes":      types.NewSet(classes...),
 		}),
 	}}
+	e.calls.put(key, m)
+	return Principal{entity: m.entity, memo: m, id: id, status: st, ok: true}
 }
 
 func stringSet(list []string) types.Set {
@@ -532,7 +604,7 @@ func (e *Engine) Decide(r Request) Decision {
 		d.Message = "not permitted"
 		return d
 	}
-	dec, diag := e.policies.IsAuthorized(entities{&r.Principal.entity, &r.Resource.entity}, cedar.Request{
+	dec, diag := cedar.Authorize(e.byAction[r.Action], entities{&r.Principal.entity, &r.Resource.entity}, cedar.Request{
 		Principal: r.Principal.entity.UID,
 		Action:    types.NewEntityUID(typeAction, types.String(r.Action)),
 		Resource:  r.Resource.entity.UID,
@@ -557,6 +629,52 @@ func (e *Engine) Decide(r Request) Decision {
 	return d
 }
 
+// actions are the schema's actions.
+var actions = []Action{ActionCall, ActionSkipApproval, ActionRead, ActionList, ActionWrite, ActionDecide}
+
+// policyEntry and policyList let Decide evaluate only the policies whose
+// action scope can match: the same answer as the whole set (a policy whose
+// scope excludes the action never matches it), with less work.
+type policyEntry struct {
+	id cedar.PolicyID
+	p  *cedar.Policy
+}
+
+type policyList []policyEntry
+
+func (l policyList) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
+	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+		for _, e := range l {
+			if !yield(e.id, e.p) {
+				return
+			}
+		}
+	}
+}
+
+// scopeActions lists the actions a policy's action scope admits; any
+// scope it cannot read admits all (evaluating more is never wrong).
+func scopeActions(p *cedar.Policy) []Action {
+	var uids []types.EntityUID
+	switch sc := (*xast.Policy)(p.AST()).Action.(type) {
+	case xast.ScopeTypeEq:
+		uids = []types.EntityUID{sc.Entity}
+	case xast.ScopeTypeIn:
+		uids = []types.EntityUID{sc.Entity}
+	case xast.ScopeTypeInSet:
+		uids = sc.Entities
+	default:
+		return actions
+	}
+	var out []Action
+	for _, u := range uids {
+		if u.Type == typeAction && slices.Contains(actions, Action(u.ID)) {
+			out = append(out, Action(u.ID))
+		}
+	}
+	return out
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -567,15 +685,23 @@ func b2i(b bool) int {
 // Allowed is Decide(r).Allowed.
 func (e *Engine) Allowed(r Request) bool { return e.Decide(r).Allowed }
 
-// explain turns the deciding rules of a denial into a sentence.
+// explain turns the deciding rules of a denial into a sentence. The
+// inventory's refusal comes first: it says what is missing and whom to ask,
+// and fixing it is the caller's first step.
 func (e *Engine) explain(r Request, rules []string) string {
 	st := r.Principal.status
-	for _, id := range rules {
-		switch e.meta[cedar.PolicyID(id)].id {
-		case "inventory-enforced":
-			return e.inv.Refusal(r.Principal.id.ClientID, st)
-		case "inventory-tools":
-			return e.inv.OutOfScope(st, r.Resource.tool)
+	ids := make([]string, len(rules))
+	for i, id := range rules {
+		ids[i] = e.meta[cedar.PolicyID(id)].id
+	}
+	switch {
+	case slices.Contains(ids, "inventory-enforced"):
+		return e.inv.Refusal(r.Principal.id.ClientID, st)
+	case slices.Contains(ids, "inventory-tools"):
+		return e.inv.OutOfScope(st, r.Resource.tool)
+	}
+	for _, id := range ids {
+		switch id {
 		case "agent-no-destructive", "agent-no-admin", "agent-never-approves":
 			return "autonomous agents (Entra Agent ID, no signed-in person) may not run destructive tools or decide approvals; a person must do this"
 		case "no-self-approval":
@@ -601,15 +727,33 @@ func (e *Engine) explain(r Request, rules []string) string {
 }
 
 // VisibleTools filters names (tools/list) to those the principal may call:
-// one decision per tool.
+// Cedar's call decision for each tool, remembered per principal.
 func (e *Engine) VisibleTools(p Principal, names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		if e.Allowed(Request{Principal: p, Action: ActionCall, Resource: e.ToolResource(n)}) {
+		if e.MayCall(p, n) {
 			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// MayCall is Allowed for ActionCall on the tool, with Cedar's answers for
+// all tools computed once per principal and remembered.
+func (e *Engine) MayCall(p Principal, tool string) bool {
+	i, ok := slices.BinarySearch(e.names, tool)
+	if !p.ok || !ok {
+		return false
+	}
+	allowed := e.calls.allowedOf(p.memo)
+	if allowed == nil {
+		allowed = make([]bool, len(e.names))
+		for j, n := range e.names {
+			allowed[j] = e.Allowed(Request{Principal: p, Action: ActionCall, Resource: e.ToolResource(n)})
+		}
+		e.calls.setAllowed(p.memo, allowed)
+	}
+	return allowed[i]
 }
 
 // Content tools: reading and listing snippet content outside tools/call

@@ -3,6 +3,8 @@ package policy
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -171,7 +173,9 @@ func call(id *identity.Identity, tool string) func(*Engine) Request {
 }
 
 func space(id *identity.Identity, a Action, shared bool) func(*Engine) Request {
-	return func(e *Engine) Request { return Request{Principal: e.Principal(id), Action: a, Resource: SpaceResource(shared)} }
+	return func(e *Engine) Request {
+		return Request{Principal: e.Principal(id), Action: a, Resource: SpaceResource(shared)}
+	}
 }
 
 func skip(id *identity.Identity, tool string, overwrite bool) func(*Engine) Request {
@@ -405,4 +409,9 @@ func TestUnknownRequestsAreDenied(t *testing.T) {
 			}
 		})
 	}
+}
+
+func readRepoFile(rel string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(rel)))
+	return string(b), err
 }
