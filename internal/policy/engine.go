@@ -784,3 +784,11 @@ func (e *Engine) ReadContent(p Principal, a Action, shared bool) Decision {
 func (e *Engine) NeedsApproval(p Principal, tool string, overwritesOthers bool) bool {
 	return !e.Allowed(Request{Principal: p, Action: ActionSkipApproval, Resource: e.ToolResource(tool), OverwritesOthers: overwritesOthers})
 }
+
+// DecideApproval decides whether the principal may approve or deny the
+// request with id, made by requester through the client app agent. Pass
+// it to the approval store as Decision.Authorize, so the decision is made
+// on the stored request.
+func (e *Engine) DecideApproval(p Principal, id, requester, agent string) Decision {
+	return e.Decide(Request{Principal: p, Action: ActionDecide, Resource: ApprovalResource(id, requester, agent)})
+}
