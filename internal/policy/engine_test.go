@@ -415,3 +415,27 @@ func readRepoFile(rel string) (string, error) {
 	b, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(rel)))
 	return string(b), err
 }
+
+// TestSecurityDocListsEveryRule: docs/SECURITY.md's table renders every
+// rule of default.cedar with its effect, and no other.
+func TestSecurityDocListsEveryRule(t *testing.T) {
+	doc, err := readRepoFile("docs/SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| (permit|forbid) \\|")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(doc, -1) {
+		documented[m[1]] = m[2]
+	}
+	effect := regexp.MustCompile(`@id\("([^"]+)"\)\s*(permit|forbid)`)
+	rules := effect.FindAllStringSubmatch(DefaultPolicy, -1)
+	for _, m := range rules {
+		if documented[m[1]] != m[2] {
+			t.Errorf("rule %s (%s): docs/SECURITY.md says %q", m[1], m[2], documented[m[1]])
+		}
+	}
+	if len(documented) != len(rules) {
+		t.Errorf("docs/SECURITY.md lists %d rules, default.cedar has %d", len(documented), len(rules))
+	}
+}
