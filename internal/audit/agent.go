@@ -9,11 +9,5 @@ const (
 	InventoryNotChecked   = "not_checked" // no inventory configured
 )
 
-// Values of Event.CallerKind (Entra Agent ID, docs/SECURITY.md).
-const (
-	KindUser         = "user"
-	KindUserViaAgent = "user_via_agent"
-	KindAgent        = "agent"
-	KindAgentUser    = "agent_user"
-	KindApp          = "app"
-)
+// Event.CallerKind holds identity.Kind's values: user, user_via_agent,
+// agent, agent_user, app (docs/SECURITY.md, "Caller kinds").

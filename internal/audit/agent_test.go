@@ -5,7 +5,7 @@ import "testing"
 // TestAgentFieldsAreCustomDimensions: the agent and policy fields reach
 // Application Insights under the same names as on stdout.
 func TestAgentFieldsAreCustomDimensions(t *testing.T) {
-	e := Event{CallerKind: KindAgent, SubjectID: "t/o", ActorID: "azp", AgentBlueprint: "bp",
+	e := Event{CallerKind: "agent", SubjectID: "t/o", ActorID: "azp", AgentBlueprint: "bp",
 		AgentInventory: InventoryExpired, AgentName: "Build bot", AgentOwner: "team-a", PolicyDigest: "sha256:0123"}
 	props, err := properties(e)
 	if err != nil {
