@@ -288,29 +288,19 @@ func (e *Engine) checkInventory() error {
 	return nil
 }
 
-var (
-	schemaValidator *validate.Validator
-	schemaErr       error
-)
-
-func validator() (*validate.Validator, error) {
-	if schemaValidator != nil || schemaErr != nil {
-		return schemaValidator, schemaErr
-	}
+// validator is the schema's validator, built once.
+var validator = sync.OnceValues(func() (*validate.Validator, error) {
 	var s schema.Schema
 	s.SetFilename("schema.cedarschema")
 	if err := s.UnmarshalCedar([]byte(Schema)); err != nil {
-		schemaErr = fmt.Errorf("policy: schema: %s", oneLine(err))
-		return nil, schemaErr
+		return nil, fmt.Errorf("policy: schema: %w", flat{err})
 	}
 	r, err := s.Resolve()
 	if err != nil {
-		schemaErr = fmt.Errorf("policy: schema: %s", oneLine(err))
-		return nil, schemaErr
+		return nil, fmt.Errorf("policy: schema: %w", flat{err})
 	}
-	schemaValidator = validate.New(r, validate.WithStrict())
-	return schemaValidator, nil
-}
+	return validate.New(r, validate.WithStrict()), nil
+})
 
 // enumLiteral finds the entity literals whose ids the schema's validator
 // does not check: enum values and tool names.
@@ -327,7 +317,7 @@ var enumValues = map[string][]string{
 func (e *Engine) add(v *validate.Validator, source, name string, text []byte, permits bool, log *slog.Logger) (int, error) {
 	ps, err := cedar.NewPolicySetFromBytes(name, text)
 	if err != nil {
-		return 0, fmt.Errorf("policy %s: %s", name, oneLine(err))
+		return 0, fmt.Errorf("policy %s: %w", name, flat{err})
 	}
 	ids := make([]cedar.PolicyID, 0)
 	for id := range ps.All() {
@@ -341,7 +331,7 @@ func (e *Engine) add(v *validate.Validator, source, name string, text []byte, pe
 		pos := p.Position()
 		where := fmt.Sprintf("policy %s:%d:%d", name, pos.Line, pos.Column)
 		if err := v.Policy(string(id), (*xast.Policy)(p.AST())); err != nil {
-			return 0, fmt.Errorf("%s: %s", where, oneLine(err))
+			return 0, fmt.Errorf("%s: %w", where, flat{err})
 		}
 		if err := e.checkLiterals(p); err != nil {
 			return 0, fmt.Errorf("%s: %w", where, err)
@@ -385,9 +375,15 @@ func (e *Engine) checkLiterals(p *cedar.Policy) error {
 	return nil
 }
 
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+// flat is an error whose text is kept on one line (Cedar joins several
+// findings with newlines); it unwraps to the original.
+type flat struct{ err error }
+
+func (f flat) Error() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(f.err.Error(), "\n", "; ")), " ")
 }
+
+func (f flat) Unwrap() error { return f.err }
 
 // Digest identifies the effective policy: the default, operator and
 // MCP_TOOL_POLICY rules and the agent inventory. It is logged at start and
