@@ -30,7 +30,11 @@ var imports = map[string][]string{
 	"internal/approval": {"internal/storage"},
 	"internal/snippets": {"internal/storage"},
 	"internal/prm":      {"internal/httpx", "internal/identity"},
-	"internal/policy":   {"internal/identity"},
+	// The engine decides over identities and the agent inventory; it also
+	// fills the audit fields of its own decision (Record). Wiring issue 14
+	// into tools should move that mapping up, as tools/caller.go did for
+	// the caller fields.
+	"internal/policy": {"internal/audit", "internal/identity", "internal/inventory"},
 	// The one loopback rule lives in httpx.
 	"internal/identity": {"internal/httpx"},
 	"internal/audit":    {"internal/httpx"},

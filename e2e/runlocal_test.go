@@ -103,7 +103,7 @@ func (r *runLocal) interrupt(t *testing.T) {
 	}
 }
 
-var exportLine = regexp.MustCompile(`(?m)^\s*export ([A-Z]+_TOKEN)='([^']+)'$`)
+var exportLine = regexp.MustCompile(`(?m)^\s*export ([A-Z_]+_TOKEN)='([^']+)'$`)
 
 // TestMakeRunTokensWalkThrough starts what `make run` starts, takes the
 // tokens it prints, and walks README's approval story with them: the
@@ -126,8 +126,14 @@ func TestMakeRunTokensWalkThrough(t *testing.T) {
 		tok[m[1]] = m[2]
 	}
 	writer, approver, agent := bearer(tok["WRITER_TOKEN"]), bearer(tok["APPROVER_TOKEN"]), bearer(tok["AGENT_TOKEN"])
-	if len(tok) != 3 {
-		t.Fatalf("banner printed tokens %v, want WRITER, APPROVER and AGENT:\n%s", tok, banner)
+	// One token of each caller kind too (docs/SECURITY.md, "Caller kinds").
+	for _, name := range []string{"WRITER_TOKEN", "APPROVER_TOKEN", "AGENT_TOKEN", "VIA_AGENT_TOKEN", "AUTONOMOUS_TOKEN", "AGENT_USER_TOKEN"} {
+		if tok[name] == "" {
+			t.Errorf("banner lacks %s", name)
+		}
+	}
+	if len(tok) != 6 {
+		t.Fatalf("banner printed tokens %v, want WRITER, APPROVER, AGENT, VIA_AGENT, AUTONOMOUS and AGENT_USER:\n%s", tok, banner)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/mcp", r.port)
 	call := func(who []string, tool string, args map[string]any) toolResult {

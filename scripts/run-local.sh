@@ -2,7 +2,7 @@
 # Starts Azurite (data under .azurite/), the local token issuer (jwt mode,
 # the default) and the handler on 127.0.0.1:7071, the way the Functions host
 # would start it, and prints tokens for a writer, an approver and an app-only
-# agent. Ctrl-C stops all of them.
+# agent, and one of each Entra Agent ID caller kind. Ctrl-C stops all of them.
 #
 # POSIX sh on purpose: stock macOS has bash 3.2 (no `wait -n`, no arrays
 # worth trusting), and /bin/sh elsewhere may be dash.
@@ -120,9 +120,9 @@ EOF
     echo "# make run: tokens from the local dev issuer (valid 12 h). Load with: . $tokens"
     echo "SNIPPETS_MCP_REPO='$repo'; export SNIPPETS_MCP_REPO"
     echo "MCP_URL='$url'; export MCP_URL"
-    for who in writer approver agent; do
+    for who in writer approver agent via-agent autonomous agent-user; do
       tok=$("$devissuer" mint -addr "$issuer_addr" -dir "$keys" -as "$who" -ttl 12h)
-      var=$(echo "$who" | tr '[:lower:]' '[:upper:]')_TOKEN
+      var=$(echo "$who" | tr '[:lower:]-' '[:upper:]_')_TOKEN
       echo "$var='$tok'; export $var"
     done
   } >"$tokens"
@@ -171,9 +171,15 @@ if [ "$mode" = jwt ] && [ "$issuer" = dev ]; then
     WRITER_TOKEN    Wren Writer, signed in through agent app ...de03: saves, may delete after approval
     APPROVER_TOKEN  Avery Approver, through another app (...de05): approves or denies requests
     AGENT_TOKEN     an app-only agent (idtyp=app): reads and writes, cannot approve
+  One caller of each kind the policy knows (caller_kind in audit events):
+    WRITER_TOKEN           user            a person through a client app
+    VIA_AGENT_TOKEN        user_via_agent  a person through an Entra agent identity (xms_act_fct 11)
+    AUTONOMOUS_TOKEN       agent           an autonomous agent (idtyp=app, facets 11): never deletes or approves
+    AGENT_USER_TOKEN       agent_user      an agent's own user account (xms_sub_fct 13)
+    AGENT_TOKEN            app             an app on its own, no agent facets
   Load them into any shell:   . $tokens
   Or paste:
-$(sed -n 's/^\([A-Z]*_TOKEN\)=\(.*\); export.*/    export \1=\2/p' "$tokens")
+$(sed -n 's/^\([A-Z_]*_TOKEN\)=\(.*\); export.*/    export \1=\2/p' "$tokens")
 
   Try it (from any folder):
     $inspector --cli $url --transport http --header "Authorization: Bearer \$WRITER_TOKEN" --method tools/list

@@ -17,6 +17,7 @@ const maxTTL = 24 * time.Hour
 // mintOpts are mint's flags.
 type mintOpts struct {
 	as, aud, tid, oid, sub, name, upn, azp, scp, roles, issuer string
+	act, subFct, blueprint                                     string // Agent ID facets and blueprint
 	app                                                        bool
 	ttl                                                        time.Duration
 }
@@ -24,7 +25,7 @@ type mintOpts struct {
 func mintFlags(stderr io.Writer) (*flag.FlagSet, *common, *mintOpts) {
 	fs, c := flags("mint", stderr)
 	o := &mintOpts{}
-	fs.StringVar(&o.as, "as", "", "ready-made caller: "+strings.Join(personaNames(), ", ")+" (sets oid, name, upn, azp, roles, app; other flags override)")
+	fs.StringVar(&o.as, "as", "", "ready-made caller: "+strings.Join(personaNames(), ", ")+" (sets oid, name, upn, azp, roles, app, act, subfct, blueprint; other flags override)")
 	fs.StringVar(&o.aud, "aud", DefaultAudience, "audience (aud); must be in the server's MCP_AUTH_AUDIENCE")
 	fs.StringVar(&o.tid, "tid", DefaultTenant, "tenant id (tid)")
 	fs.StringVar(&o.oid, "oid", DefaultObjectID, "object id of the caller (oid); picks the private snippet space")
@@ -35,6 +36,9 @@ func mintFlags(stderr io.Writer) (*flag.FlagSet, *common, *mintOpts) {
 	fs.StringVar(&o.scp, "scp", "user_impersonation", "delegated scopes, space-separated (scp); ignored with -app")
 	fs.StringVar(&o.roles, "roles", "", "app roles, comma-separated (roles), e.g. Snippets.Read,Snippets.Write")
 	fs.BoolVar(&o.app, "app", false, "app-only token: no scp, idtyp=app, sub=oid")
+	fs.StringVar(&o.act, "act", "", "Entra Agent ID actor facets, space-separated (xms_act_fct), e.g. \"3 9 11\"; 11 = an agent acts")
+	fs.StringVar(&o.subFct, "subfct", "", "Agent ID subject facets (xms_sub_fct); 11 = the subject is an agent, 13 = an agent's user account")
+	fs.StringVar(&o.blueprint, "blueprint", "", "agent blueprint app id (xms_par_app_azp); recorded in audit events, never decided on")
 	fs.DurationVar(&o.ttl, "ttl", time.Hour, "lifetime (at most 24h)")
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL, http://<loopback host:port> (default: from -addr)")
 	return fs, c, o
@@ -51,7 +55,8 @@ func (o *mintOpts) applyPersona(fs *flag.FlagSet) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, v := range map[string]*string{"oid": &p.oid, "name": &p.name, "upn": &p.upn, "azp": &p.azp, "roles": &p.roles} {
+	for name, v := range map[string]*string{"oid": &p.oid, "name": &p.name, "upn": &p.upn, "azp": &p.azp, "roles": &p.roles,
+		"act": &p.act, "subfct": &p.subFct, "blueprint": &p.blueprint} {
 		if !set[name] {
 			fs.Set(name, *v)
 		}
@@ -124,6 +129,14 @@ func (o *mintOpts) claims(iss string, now time.Time) map[string]any {
 	}
 	if list := splitList(o.roles); len(list) > 0 {
 		claims["roles"] = list
+	}
+	if !o.app && (o.act != "" || o.subFct != "") {
+		claims["idtyp"] = "user" // Agent ID tokens carry idtyp; plain dev user tokens keep the shape they had
+	}
+	for k, v := range map[string]string{"xms_act_fct": o.act, "xms_sub_fct": o.subFct, "xms_par_app_azp": o.blueprint} {
+		if v = strings.TrimSpace(v); v != "" {
+			claims[k] = v
+		}
 	}
 	return claims
 }

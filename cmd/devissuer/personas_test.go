@@ -65,10 +65,25 @@ func TestPersonasWithTheRealValidator(t *testing.T) {
 		if id.AppOnly != p.app || id.ObjectID != p.oid || id.ClientID != p.azp || strings.Join(id.Roles, ",") != p.roles {
 			t.Errorf("%s: identity %+v, want %+v", name, id, p)
 		}
+		if string(id.Kind) != p.kind {
+			t.Errorf("%s: the server reads kind %q, want %q", name, id.Kind, p.kind)
+		}
+		if id.Facets.Blueprint != p.blueprint {
+			t.Errorf("%s: blueprint %q, want %q", name, id.Facets.Blueprint, p.blueprint)
+		}
 		if !p.app && (!id.HasScope("user_impersonation") || c["preferred_username"] != p.upn || c["name"] != p.name) {
 			t.Errorf("%s: user token lacks scope, upn or name: %v", name, c)
 		}
 		ids[name] = id
+	}
+	kinds := map[identity.Kind]bool{}
+	for _, id := range ids {
+		kinds[id.Kind] = true
+	}
+	for _, k := range identity.Kinds {
+		if !kinds[k] {
+			t.Errorf("no persona of kind %s", k)
+		}
 	}
 	w, ap := ids["writer"], ids["approver"]
 	if w.ObjectID == ap.ObjectID || w.ClientID == ap.ClientID {

@@ -65,6 +65,11 @@ type Decision struct {
 	AppOnly  bool   // the approver is an application, not a signed-in person
 	Approve  bool
 	Reason   string
+	// Authorize, when set, is asked about the stored request before the
+	// decision is written (after the store's own checks): the policy
+	// engine's approve/deny decision (policy.ActionDecide). Its error is
+	// returned as it is and nothing is written.
+	Authorize func(Request) error
 }
 
 // StatusAt is the request's status at now: a pending or approved request

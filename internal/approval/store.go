@@ -208,6 +208,11 @@ func (s *Store) Decide(ctx context.Context, tenant, id string, d Decision) (Requ
 	default:
 		return r, ErrDecided
 	}
+	if d.Authorize != nil {
+		if err := d.Authorize(r); err != nil {
+			return r, err
+		}
+	}
 	r.Status, r.DecidedBy, r.DecidedVia, r.DecidedAt, r.Reason = Denied, d.Approver, d.Via, s.now().UTC(), d.Reason
 	r.DeciderName = d.Name
 	if d.Approve {

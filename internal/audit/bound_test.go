@@ -41,11 +41,15 @@ func TestClientFieldsAreBounded(t *testing.T) {
 func TestNormalizeBoundsEveryField(t *testing.T) {
 	long := strings.Repeat("x", 10_000)
 	e := Event{ToolName: long, Method: long, MCPSessionID: long, ProtocolVersion: long, OperationID: long,
-		AgentID: long, CallerIdentity: long, TenantID: long, DownstreamResource: long, Message: long}
+		AgentID: long, CallerIdentity: long, TenantID: long, DownstreamResource: long, Message: long,
+		CallerKind: long, SubjectID: long, ActorID: long, AgentBlueprint: long, AgentInventory: long,
+		AgentName: long, AgentOwner: long, PolicyDigest: long}
 	e.normalize("srv", time.Now())
 	for name, v := range map[string]string{"tool_name": e.ToolName, "method": e.Method, "mcp_session_id": e.MCPSessionID,
 		"protocol_version": e.ProtocolVersion, "operation_id": e.OperationID, "agent_id": e.AgentID,
-		"caller_identity": e.CallerIdentity, "tenant_id": e.TenantID, "downstream_resource": e.DownstreamResource, "message": e.Message} {
+		"caller_identity": e.CallerIdentity, "tenant_id": e.TenantID, "downstream_resource": e.DownstreamResource, "message": e.Message,
+		"caller_kind": e.CallerKind, "subject_id": e.SubjectID, "actor_id": e.ActorID, "agent_blueprint": e.AgentBlueprint,
+		"agent_inventory": e.AgentInventory, "agent_name": e.AgentName, "agent_owner": e.AgentOwner, "policy_digest": e.PolicyDigest} {
 		if len(v) > maxField {
 			t.Errorf("%s kept %d bytes", name, len(v))
 		}

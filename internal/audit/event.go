@@ -94,6 +94,18 @@ type Event struct {
 	ChainSegment string `json:"chain_segment"` // random id of this process's chain
 	ChainSeq     uint64 `json:"chain_seq"`     // 1, 2, 3, ... within the segment
 	ChainPrev    string `json:"chain_prev"`    // hex digest of the previous event of the segment (the genesis digest for seq 1)
+
+	// Who acted and under which policy (agent.go): the caller kind, subject
+	// and actor apart, the agent inventory's view of the client app, the
+	// agent blueprint (for the record only) and the effective policy.
+	CallerKind     string `json:"caller_kind"`     // user | user_via_agent | agent | agent_user | app
+	SubjectID      string `json:"subject_id"`      // "<tid>/<oid>": the person, or the agent or app acting on its own
+	ActorID        string `json:"actor_id"`        // azp/appid of the client app or agent identity that made the call
+	AgentBlueprint string `json:"agent_blueprint"` // xms_par_app_azp; recorded, never decided on
+	AgentInventory string `json:"agent_inventory"` // registered | unregistered | expired | not_checked
+	AgentName      string `json:"agent_name"`      // the inventory entry's display name
+	AgentOwner     string `json:"agent_owner"`     // the inventory entry's owner
+	PolicyDigest   string `json:"policy_digest"`   // digest of the effective policy that decided
 }
 
 // timeLayout is RFC 3339 in UTC with exactly three fractional digits.
@@ -157,7 +169,8 @@ func (e *Event) normalize(serverID string, now time.Time) {
 	// A safety net under the callers' own validation: no field can carry
 	// long text into the trail.
 	for _, f := range []*string{&e.ToolName, &e.Method, &e.MCPSessionID, &e.ProtocolVersion, &e.OperationID,
-		&e.AgentID, &e.CallerIdentity, &e.TenantID, &e.DownstreamResource} {
+		&e.AgentID, &e.CallerIdentity, &e.TenantID, &e.DownstreamResource,
+		&e.CallerKind, &e.SubjectID, &e.ActorID, &e.AgentBlueprint, &e.AgentInventory, &e.AgentName, &e.AgentOwner, &e.PolicyDigest} {
 		if len(*f) > maxField {
 			*f = Unknown(*f)
 		}

@@ -25,6 +25,8 @@ var eventFields = []string{
 	"arguments_bytes", "arguments_sha256",
 	"gen_ai.operation.name", "mcp.method.name", "mcp.session.id", "gen_ai.conversation.id", "mcp.protocol.version", "gen_ai.agent.id",
 	"chain_segment", "chain_seq", "chain_prev",
+	"caller_kind", "subject_id", "actor_id", "agent_blueprint", "agent_inventory",
+	"agent_name", "agent_owner", "policy_digest",
 }
 
 // conditionalFields are present only when they apply, as in API

@@ -22,7 +22,7 @@ func TestKQLMatchesEventSchema(t *testing.T) {
 	for _, f := range files {
 		names = append(names, filepath.Base(f))
 	}
-	for _, want := range []string{"correlation.kql", "destructive_and_approvals.kql", "unknown_agents.kql"} {
+	for _, want := range []string{"agents.kql", "correlation.kql", "destructive_and_approvals.kql", "unknown_agents.kql"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("infra/kql lacks %s (have %v)", want, names)
 		}

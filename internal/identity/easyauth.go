@@ -33,7 +33,8 @@ var claimAliases = map[string]string{
 
 // singleClaims may appear once, or repeated with the same value: a principal
 // with two tenants or two token kinds is not one identity.
-var singleClaims = map[string]bool{"tid": true, "oid": true, "sub": true, "idtyp": true, "azp": true, "appid": true}
+var singleClaims = map[string]bool{"tid": true, "oid": true, "sub": true, "idtyp": true, "azp": true, "appid": true,
+	"xms_act_fct": true, "xms_sub_fct": true, "xms_par_app_azp": true}
 
 // Principal rejection reasons beyond the shared token-kind ones.
 const reasonConflictingClaims = "principal has conflicting claims"
@@ -99,6 +100,9 @@ func ParsePrincipal(values []string) (*Identity, error) {
 	if id.AppOnly, err = kind.appOnly(); err != nil {
 		return nil, err
 	}
+	id.Facets = Facets{Actor: ParseFacets(single["xms_act_fct"]), Subject: ParseFacets(single["xms_sub_fct"]),
+		Blueprint: single["xms_par_app_azp"]}
+	id.Kind = classify(id.AppOnly, id.Facets)
 	return id, nil
 }
 

@@ -30,6 +30,8 @@ type Identity struct {
 	Roles       []string // app roles (roles)
 	Method      Method
 	AppOnly     bool   // true when no user is involved (client credentials)
+	Kind        Kind   // user, user_via_agent, agent, agent_user or app (kind.go)
+	Facets      Facets // Agent ID facet claims and blueprint, as the token had them
 	bearerToken string // the inbound user token, kept only for on-behalf-of exchange
 }
 

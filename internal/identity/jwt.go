@@ -239,6 +239,8 @@ func (a *JWTAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
 func (a *JWTAuthenticator) finish(id Identity, raw string) *Identity {
 	id.Scopes = slices.Clone(id.Scopes)
 	id.Roles = slices.Clone(id.Roles)
+	id.Facets.Actor = slices.Clone(id.Facets.Actor)
+	id.Facets.Subject = slices.Clone(id.Facets.Subject)
 	return id.WithBearerToken(raw)
 }
 
@@ -294,9 +296,41 @@ type jwtClaims struct {
 	Roles     []string         `json:"roles"`
 	Subject   string           `json:"sub"`
 	IDType    *string          `json:"idtyp"` // nil when absent: absent and "" mean different things
+	ActFacets facetClaim       `json:"xms_act_fct"`
+	SubFacets facetClaim       `json:"xms_sub_fct"`
+	Blueprint string           `json:"xms_par_app_azp"`
 	Nonce     present          `json:"nonce"`
 	ATHash    present          `json:"at_hash"`
 	CHash     present          `json:"c_hash"`
+}
+
+// facetClaim is an Agent ID facet claim: Entra sends a space-separated
+// string ("3 9 11"). An array of strings or numbers is read too; any other
+// shape reads as no facets, so it can never make a caller an agent's user
+// account or lift a restriction (the kinds without facets are not the
+// looser ones for app-only callers: see classify).
+type facetClaim struct{ values []string }
+
+func (f *facetClaim) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		f.values = ParseFacets(s)
+		return nil
+	}
+	var list []json.Number
+	if json.Unmarshal(b, &list) == nil {
+		parts := make([]string, 0, len(list))
+		for _, n := range list {
+			parts = append(parts, n.String())
+		}
+		f.values = ParseFacets(strings.Join(parts, " "))
+		return nil
+	}
+	var strs []string
+	if json.Unmarshal(b, &strs) == nil {
+		f.values = ParseFacets(strings.Join(strs, " "))
+	}
+	return nil
 }
 
 // present records that a claim exists, whatever its value (even null): only
@@ -479,6 +513,8 @@ func (a *JWTAuthenticator) check(c *jwtClaims, now time.Time) (Identity, time.Ti
 	if appOnly {
 		id.Scopes = nil // appOnly refuses scp, so this is only the empty result of Fields
 	}
+	id.Facets = Facets{Actor: c.ActFacets.values, Subject: c.SubFacets.values, Blueprint: c.Blueprint}
+	id.Kind = classify(appOnly, id.Facets)
 	return id, until, nil
 }
 

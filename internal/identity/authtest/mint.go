@@ -36,7 +36,13 @@ type Claims struct {
 	// IDToken mints the shape of an OpenID Connect ID token for the client
 	// ClientID: aud ClientID (unless Audience is set), nonce and at_hash, no
 	// azp, scp or idtyp. It carries Roles like a real one.
-	IDToken   bool
+	IDToken bool
+	// Agent ID facet claims (space-separated, as Entra sends them) and the
+	// agent blueprint; empty leaves each claim out. KindClaims sets them
+	// for each caller kind.
+	ActFacets string // xms_act_fct
+	SubFacets string // xms_sub_fct
+	Blueprint string // xms_par_app_azp
 	IssuedAt  time.Time
 	NotBefore time.Time
 	Expiry    time.Time
@@ -120,6 +126,11 @@ func (iss *Issuer) ClaimsMap(c Claims) map[string]any {
 	}
 	if len(c.Roles) > 0 {
 		m["roles"] = c.Roles
+	}
+	for k, v := range map[string]string{"xms_act_fct": c.ActFacets, "xms_sub_fct": c.SubFacets, "xms_par_app_azp": c.Blueprint} {
+		if v != "" {
+			m[k] = v
+		}
 	}
 	for k, v := range c.Extra {
 		if v == nil {
