@@ -200,7 +200,7 @@ func sloCases() []sloCase {
 		{name: "e2e run: read p95 is quiet", rule: "read-latency"},
 		{name: "slow get_snippet breaches read p95", rule: "read-latency", fire: true, events: setWhere(isTool("get_snippet"), "latency_ms", "1500")},
 		{name: "a tool missing from tool_classes is measured as read", rule: "read-latency", fire: true,
-			events: chain(addCopyOf(isTool("whoami"), 1), setWhere(isTool("whoami"), "tool_name", "unknown:9:0123456789abcdef"), setWhere(isTool("unknown:9:0123456789abcdef"), "latency_ms", "2000"))},
+			events: chain(addCopyOf(isTool("whoami"), 1), setWhere(isTool("whoami"), "gen_ai.tool.name", "unknown:9:0123456789abcdef"), setWhere(isTool("whoami"), "tool_name", "unknown:9:0123456789abcdef"), setWhere(isTool("unknown:9:0123456789abcdef"), "latency_ms", "2000"))},
 		{name: "one slow read among 40 stays under p95", rule: "read-latency",
 			events: chain(scaleTo(200), setFirst(isTool("get_snippet"), "latency_ms", "9000"))},
 		{name: "a slow write does not breach read p95", rule: "read-latency", events: setWhere(isTool("save_snippet"), "latency_ms", "3000")},
@@ -218,7 +218,7 @@ func sloCases() []sloCase {
 		{name: "an unregistered agent fires", rule: "unknown-agents", knownAgents: known, fire: true, events: setFirst(isTool("whoami"), "agent_inventory", "unregistered")},
 		{name: "an expired agent fires", rule: "unknown-agents", knownAgents: known, fire: true, events: setFirst(isTool("whoami"), "agent_inventory", "expired")},
 		{name: "a registered agent without an owner fires", rule: "unknown-agents", knownAgents: known, fire: true, events: setFirst(isTool("whoami"), "agent_inventory", "registered")},
-		{name: "a call without an agent id fires", rule: "unknown-agents", knownAgents: known, fire: true, events: setFirst(isTool("whoami"), "agent_id", "")},
+		{name: "a call without an agent id fires", rule: "unknown-agents", knownAgents: known, fire: true, events: chain(setFirst(isTool("whoami"), "agent_id", ""), setFirst(isTool("whoami"), "gen_ai.agent.id", ""))},
 		{name: "an agent outside the known list fires", rule: "unknown-agents", knownAgents: []string{e2eAgent}, fire: true},
 		// Approval bypass.
 		{name: "e2e run: the approved delete is quiet", rule: "approval-bypass"},
