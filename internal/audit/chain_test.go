@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,15 @@ func TestOTelFields(t *testing.T) {
 // chainEvents returns events that exercise every canonicalization rule.
 func chainEvents() []Event {
 	full := fullEvent()
+	// Every string field set, so that a field added to Event but not to
+	// contentDigest's list changes the JSON digest and fails the test.
+	every := full
+	v := reflect.ValueOf(&every).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String && f.String() == "" && !strings.HasPrefix(v.Type().Field(i).Name, "Chain") {
+			f.SetString("x-" + v.Type().Field(i).Name)
+		}
+	}
 	odd := full
 	odd.Message = "quote \" backslash \\ tab \t newline \n nul \x00 bell \x07 del \x7f é € 𝄞 <>& \u2028"
 	odd.ToolName = "bad\xffutf8\xc3"
@@ -74,7 +84,7 @@ func chainEvents() []Event {
 	odd.ArgumentsBytes = 0
 	odd.ArgumentsSHA256 = ""
 	odd.Timestamp = time.Date(2026, 1, 2, 3, 4, 5, 999999999, time.UTC)
-	return []Event{full, odd, {ResultCode: ResultUnauthenticated, Message: "no credentials"}, {Method: "resources/read", ToolName: "snippet", ResultCode: ResultOK, LatencyMS: 1 << 40}}
+	return []Event{full, every, odd, {ResultCode: ResultUnauthenticated, Message: "no credentials"}, {Method: "resources/read", ToolName: "snippet", ResultCode: ResultOK, LatencyMS: 1 << 40}}
 }
 
 // The server hashes an Event's fields directly; the verifier hashes the

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -152,7 +153,7 @@ func Verify(in Input, anchors []Anchor) Report {
 		// its event when that event is present.
 		slices.SortFunc(s.anchors, func(x, y Anchor) int {
 			if x.Seq != y.Seq {
-				return cmpUint(x.Seq, y.Seq)
+				return cmp.Compare(x.Seq, y.Seq)
 			}
 			return x.Time.Compare(y.Time)
 		})
@@ -229,16 +230,6 @@ func Verify(in Input, anchors []Anchor) Report {
 		return strings.Compare(x.Segment, y.Segment)
 	})
 	return rep
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func span(from, to uint64) string {
