@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/httpx"
 )
 
 // Defaults shared by serve, mint and env, so their outputs agree.
@@ -192,10 +194,7 @@ func checkLoopback(addr string) error {
 	if port == "" {
 		return fmt.Errorf("-addr %q: no port", addr)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if httpx.IsLoopback(host) {
 		return nil
 	}
 	return fmt.Errorf("-addr %q: the dev issuer listens on loopback only (127.0.0.1, ::1 or localhost)", addr)

@@ -3,11 +3,12 @@ package audit
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/httpx"
 )
 
 // DefaultScope is the Entra scope of Azure Monitor ingestion in the public
@@ -210,10 +211,5 @@ func tokenSafe(rawURL string) bool {
 	if u.Scheme != "http" {
 		return false
 	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return httpx.IsLoopback(u.Hostname())
 }

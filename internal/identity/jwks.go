@@ -10,12 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/httpx"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -64,18 +65,10 @@ func jwtCheckURL(raw string) error {
 		return fmt.Errorf("%q has no host", raw)
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && jwtLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("%q must use https (plain http is allowed only for a loopback host)", raw)
-}
-
-func jwtLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func jwtGetJSON(ctx context.Context, client *http.Client, u string, dst any) error {
