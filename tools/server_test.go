@@ -3,6 +3,10 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -78,9 +82,6 @@ func TestToolsDeclareEverything(t *testing.T) {
 	s, _ := New(Options{Snippets: f.store})
 	for name, sp := range s.tools {
 		a := sp.spec.Annotations
-		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
-			t.Errorf("%s: annotations not all explicit: %+v", name, a)
-		}
 		if *a.ReadOnlyHint && *a.DestructiveHint {
 			t.Errorf("%s: read-only and destructive", name)
 		}
@@ -90,6 +91,47 @@ func TestToolsDeclareEverything(t *testing.T) {
 		if sp.spec.Description == "" || sp.spec.OutputSchema.Type != "object" {
 			t.Errorf("%s: missing description or output schema", name)
 		}
+	}
+}
+
+// mcp.NewTool fills every hint with a default, so the built tool cannot
+// show a forgotten one: each mcp.NewTool call in this package's source
+// must name all four hints itself.
+func TestToolDeclarationsStateEveryHint(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hints := []string{"WithReadOnlyHintAnnotation", "WithDestructiveHintAnnotation", "WithIdempotentHintAnnotation", "WithOpenWorldHintAnnotation"}
+	calls := 0
+	for _, f := range pkgs["tools"].Files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "NewTool" {
+				return true
+			}
+			calls++
+			named := map[string]bool{}
+			ast.Inspect(call, func(m ast.Node) bool {
+				if sel, ok := m.(*ast.SelectorExpr); ok {
+					named[sel.Sel.Name] = true
+				}
+				return true
+			})
+			for _, h := range hints {
+				if !named[h] {
+					t.Errorf("%s: mcp.NewTool without %s (mcp-go's default would speak for it)", fset.Position(call.Pos()), h)
+				}
+			}
+			return true
+		})
+	}
+	if calls < 9 {
+		t.Errorf("found %d mcp.NewTool calls, want one per tool (at least 9)", calls)
 	}
 }
 
