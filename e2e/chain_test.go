@@ -234,3 +234,40 @@ func TestAuditChainEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestAnchorWithoutItsContainer: the final anchor of a run whose anchor
+// container is missing (the server creates its containers in the
+// background, so a short run can stop before; here it is deleted under
+// the server) creates the container, is written, and the server still
+// exits cleanly. Before, the shutdown failed with ContainerNotFound and
+// the process exited 1.
+func TestAnchorWithoutItsContainer(t *testing.T) {
+	t.Parallel()
+	srv, az := devServer(t)
+	client, err := azblob.NewClientFromConnectionString(az.ConnString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func() bool {
+		_, err := client.ServiceClient().NewContainerClient(audit.DefaultAnchorContainer).GetProperties(t.Context(), nil)
+		return err == nil
+	}
+	if !waitFor(20*time.Second, exists) {
+		t.Fatalf("the server did not create %s", audit.DefaultAnchorContainer)
+	}
+	if _, err := client.DeleteContainer(t.Context(), audit.DefaultAnchorContainer, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Azurite removes a deleted container at once; the name is free again.
+	if !waitFor(10*time.Second, func() bool { return !exists() }) {
+		t.Fatal("container still there after delete")
+	}
+	callTool(t, srv.MCPURL(), "whoami", nil)
+	srv.Signal(syscall.SIGTERM)
+	if err := srv.Wait(20 * time.Second); err != nil {
+		t.Fatalf("server exit: got %v, want a clean exit\n%s", err, srv.Stderr())
+	}
+	if _, anchors := downloadAnchors(t, client); len(anchors) == 0 {
+		t.Errorf("no anchor written after the container was gone:\n%s", srv.Stderr())
+	}
+}

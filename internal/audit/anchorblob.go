@@ -32,11 +32,18 @@ func NewBlobAnchors(client *azblob.Client, containerName string) *BlobAnchors {
 
 // Append implements AnchorStore: Append Block, and when the blob does not
 // exist yet, Create (only if it still does not exist: an immutable blob is
-// never replaced) and Append Block again.
+// never replaced) and Append Block again. A missing container is created
+// first: the server creates its containers in the background, and an
+// anchor (the final one of a short run above all) may come before that.
 func (b *BlobAnchors) Append(ctx context.Context, name string, line []byte) error {
 	ab := b.c.NewAppendBlobClient(name)
 	_, err := ab.AppendBlock(ctx, streaming.NopCloser(bytes.NewReader(line)), nil)
-	if !bloberror.HasCode(err, bloberror.BlobNotFound) {
+	switch {
+	case bloberror.HasCode(err, bloberror.ContainerNotFound):
+		if _, cerr := b.c.Create(ctx, nil); cerr != nil && !bloberror.HasCode(cerr, bloberror.ContainerAlreadyExists) {
+			return fmt.Errorf("create anchor container: %w", cerr)
+		}
+	case !bloberror.HasCode(err, bloberror.BlobNotFound):
 		if err != nil {
 			return fmt.Errorf("append anchor: %w", err)
 		}
