@@ -29,7 +29,10 @@ var imports = map[string][]string{
 	"internal/config":   {"internal/approval", "internal/audit", "internal/delegate", "internal/httpx", "internal/identity", "internal/storage"},
 	"internal/approval": {"internal/storage"},
 	"internal/snippets": {"internal/storage"},
-	"internal/prm":      {"internal/httpx", "internal/identity"},
+	// One definition of the emulator's account for the client and the fake.
+	"internal/storage":          {"internal/storage/azurite"},
+	"internal/storage/blobtest": {"internal/storage/azurite"},
+	"internal/prm":              {"internal/httpx", "internal/identity"},
 	// The engine decides over identities and the agent inventory; it also
 	// fills the audit fields of its own decision (Record). Wiring issue 14
 	// into tools should move that mapping up, as tools/caller.go did for

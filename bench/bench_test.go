@@ -31,6 +31,7 @@ import (
 	"github.com/snippets-mcp/server/internal/load"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 // TestBench is the benchmark driver behind `make bench`. It builds the
@@ -171,7 +172,7 @@ func (d *driver) startAzurite() {
 }
 
 func (d *driver) connString() string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", d.azPort)
+	return azurite.ConnString(fmt.Sprintf("http://127.0.0.1:%d", d.azPort))
 }
 
 // serverEnv is the real server's environment in jwt mode on port.

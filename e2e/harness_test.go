@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 var (
@@ -77,11 +79,9 @@ type Azurite struct {
 	exited chan struct{} // closed once cmd.Wait returned
 }
 
-const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
 // ConnString is the connection string of this Azurite.
 func (a *Azurite) ConnString() string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", azuriteKey, a.Port)
+	return azurite.ConnString(fmt.Sprintf("http://127.0.0.1:%d", a.Port))
 }
 
 // startAzurite starts Azurite on a port the kernel picks, with its data in

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 // nextRPCID hands out JSON-RPC ids unique across every request these
@@ -182,7 +183,7 @@ func (a *loggedAzurite) stopGracefully(t *testing.T) {
 // connStringVia is an Azurite connection string whose blob endpoint is
 // addr (a proxy in front of Azurite).
 func connStringVia(addr string) string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=http://%s/devstoreaccount1;", azuriteKey, addr)
+	return azurite.ConnString("http://" + addr)
 }
 
 // delayProxy is a TCP proxy that can hold every chunk coming back from its

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 // TestMissingContainerIsAnOutage: storage that is not set up (a missing
@@ -54,7 +56,7 @@ func TestWrongStorageKeyIsAConfigurationError(t *testing.T) {
 	t.Parallel()
 	az := startAzurite(t)
 	wrongKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 64))
-	srv := startServer(t, "MCP_AUTH_MODE=dev", "SNIPPETS_STORAGE="+strings.Replace(az.ConnString(), azuriteKey, wrongKey, 1))
+	srv := startServer(t, "MCP_AUTH_MODE=dev", "SNIPPETS_STORAGE="+strings.Replace(az.ConnString(), azurite.Key, wrongKey, 1))
 
 	_, tr := callTool(t, srv.MCPURL(), "save_snippet", map[string]any{"snippetname": "a", "snippet": "x"})
 	if !tr.IsError || !strings.Contains(tr.Text(), "an operator must fix the storage configuration") || strings.Contains(tr.Text(), "(retryable)") {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/azdpkg"
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 // checkPackage reports how the zip at path differs from what the Functions
@@ -238,7 +239,7 @@ func startFromPackage(t *testing.T, ctx context.Context, zipPath string) {
 		"MCP_AUTH_MODE=dev",
 		// Azurite's published well-known development account, at a port
 		// nothing listens on.
-		fmt.Sprintf("SNIPPETS_STORAGE=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", closed),
+		"SNIPPETS_STORAGE=" + azurite.ConnString(fmt.Sprintf("http://127.0.0.1:%d", closed)),
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -82,6 +82,8 @@ else
     --skipApiVersionCheck --silent --debug "$state/.azurite/debug.log" >"$state/.azurite/azurite.log" 2>&1 &
   azurite_pid=$!
   wait_for_line "$state/.azurite/azurite.log" "successfully listens" "$azurite_pid" "Azurite"
+  # Azurite's development account: a copy of internal/storage/azurite
+  # (ConnString), which TestRunLocalAzuriteAccount compares.
   SNIPPETS_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;"
   storage_note="Azurite on 127.0.0.1:$blob_port (data in $state/.azurite)"
 fi

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
 // bashOnly are constructs sh (and bash 3.2) lacks; the first one found
@@ -87,5 +89,23 @@ func TestMakeHelpListsEveryTarget(t *testing.T) {
 		if !strings.Contains(help, m[2]) {
 			t.Errorf("make help lacks %s's description %q", m[1], m[2])
 		}
+	}
+}
+
+// run-local.sh cannot import Go, so its Azurite connection string is a copy
+// of azurite.ConnString; a changed key or account would make `make run`
+// fail to open its own emulator.
+func TestRunLocalAzuriteAccount(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("run-local.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*SNIPPETS_STORAGE="(DefaultEndpointsProtocol=[^"]*)"$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal(`run-local.sh: no SNIPPETS_STORAGE="DefaultEndpointsProtocol=..." line`)
+	}
+	if got, want := string(m[1]), azurite.ConnString("http://127.0.0.1:$blob_port"); got != want {
+		t.Errorf("run-local.sh SNIPPETS_STORAGE = %q, want %q (azurite.ConnString)", got, want)
 	}
 }

@@ -18,13 +18,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
-// Azurite's well-known development account. The key is published in
-// Azurite's documentation; it opens nothing but a local emulator.
-const azuriteConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+// UseDevelopmentStorage=true means Azurite's development account at its
+// default blob port.
+var azuriteConnectionString = azurite.ConnString("http://127.0.0.1:10000")
 
 // Options says how to reach Blob Storage, in either of the forms Azure
 // Functions knows: a connection string, or an identity-based service URI.

@@ -29,20 +29,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/storage/azurite"
 )
 
-// Account is the development account name the connection strings use.
-const Account = "devstoreaccount1"
-
-// AccountKey is Azurite's published development key; it opens nothing but
-// an emulator (and this fake, which ignores it).
-const AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+// Account and AccountKey are Azurite's development account, which the
+// connection strings use (this fake ignores the key).
+const (
+	Account    = azurite.Account
+	AccountKey = azurite.Key
+)
 
 // ConnString returns a connection string for a Blob endpoint at base
 // (scheme and host, no path), with the development account.
 func ConnString(base string) string {
-	return "DefaultEndpointsProtocol=http;AccountName=" + Account + ";AccountKey=" + AccountKey +
-		";BlobEndpoint=" + strings.TrimSuffix(base, "/") + "/" + Account + ";"
+	return azurite.ConnString(strings.TrimSuffix(base, "/"))
 }
 
 // Action is what a rule does with one request.
