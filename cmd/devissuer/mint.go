@@ -160,6 +160,9 @@ func issuerURL(issuer, addr string) (string, error) {
 	return issuer, nil
 }
 
+// splitList splits -roles at commas only, as its usage says; config.list
+// also splits at spaces and semicolons, a rule for settings, which would
+// change what `-roles "a b"` mints.
 func splitList(s string) []string {
 	var out []string
 	for _, v := range strings.Split(s, ",") {

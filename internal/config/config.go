@@ -291,7 +291,9 @@ func absURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// list splits a comma- or space-separated setting.
+// list splits a comma- or space-separated setting. Its rule differs on
+// purpose from devissuer's splitList (commas only): settings are written by
+// Azure (space-separated scopes) or by hand with commas or semicolons.
 func list(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
 }
