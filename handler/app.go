@@ -35,6 +35,33 @@ type app struct {
 // build wires configuration into the HTTP handler: hardening, then
 // authentication, then the MCP server.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, stderr io.Writer) (*app, error) {
+	blob, err := connectStorage(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	authn, meta, err := authenticator(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	profiles, err := delegator(cfg.Delegate)
+	if err != nil {
+		return nil, err
+	}
+	auditor, err := openAuditor(cfg, blob, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := toolSet(cfg, log, blob, profiles, auditor)
+	if err != nil {
+		return nil, err
+	}
+	mcpH := mcpHandler(cfg, log, ts, authn, meta, auditor)
+	return &app{handler: routes(cfg, log, blob, meta, mcpH), close: auditor.Close}, nil
+}
+
+// connectStorage opens the blob client and creates the containers in the
+// background, so a slow or absent storage does not delay the host's start.
+func connectStorage(ctx context.Context, cfg *config.Config, log *slog.Logger) (*azblob.Client, error) {
 	blob, err := storage.Connect(cfg.Storage)
 	if err != nil {
 		return nil, &config.Error{Var: cfg.StorageSetting, Msg: err.Error()}
@@ -44,22 +71,24 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 		containers = append(containers, a.Container)
 	}
 	go ensureContainers(ctx, log, blob, containers...)
+	return blob, nil
+}
 
-	authn, meta, err := authenticator(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	profiles, err := delegator(cfg.Delegate)
-	if err != nil {
-		return nil, err
-	}
+// openAuditor opens the audit log and, when configured, anchors its chain
+// head periodically and at shutdown to an immutable container.
+func openAuditor(cfg *config.Config, blob *azblob.Client, stdout, stderr io.Writer) (*audit.Auditor, error) {
 	auditor, err := audit.Open(cfg.Audit, stdout, stderr, nil)
 	if err != nil {
 		return nil, err
 	}
-	if a := cfg.Audit.Anchors; a.Interval > 0 { // the chain head, periodically and at shutdown, to an immutable container
+	if a := cfg.Audit.Anchors; a.Interval > 0 {
 		auditor.StartAnchors(audit.AnchorOptions{Store: audit.NewBlobAnchors(blob, a.Container), Interval: a.Interval, Explain: storage.Reason})
 	}
+	return auditor, nil
+}
+
+// toolSet builds the tools and their authorization (the tool policy).
+func toolSet(cfg *config.Config, log *slog.Logger, blob *azblob.Client, profiles tools.ProfileSource, auditor *audit.Auditor) (*tools.Server, error) {
 	ts, err := tools.New(tools.Options{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
 		Approvals:   approval.NewStore(blob, cfg.Approval),
@@ -73,6 +102,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	if err != nil {
 		return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: cfg.ToolPolicyFile + ": " + err.Error()}
 	}
+	return ts, nil
+}
+
+// mcpHandler is the /mcp endpoint: the MCP server behind request checks
+// and authentication.
+func mcpHandler(cfg *config.Config, log *slog.Logger, ts *tools.Server, authn identity.Authenticator, meta *prm.Metadata, auditor *audit.Auditor) http.Handler {
 	mcpHTTP := server.NewStreamableHTTPServer(ts.MCP(),
 		server.WithStateLess(true),
 		server.WithDisableStreaming(true),
@@ -92,7 +127,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	// read, so a refused request costs no buffering; refusals are audited.
 	mcpH = prm.Require(authn, meta, mcpH, prm.Options{OnRefused: newRefusals(auditor).record})
 	mcpH = httpx.PostOnly(mcpH)
+	return mcpH
+}
 
+// routes serves /mcp, the health and readiness probes and the protected
+// resource metadata, behind the checks every request passes.
+func routes(cfg *config.Config, log *slog.Logger, blob *azblob.Client, meta *prm.Metadata, mcpH http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", mcpH)
 	mux.HandleFunc("/{$}", health)
@@ -112,7 +152,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	// Outermost: whatever refuses a request without reading its body closes
 	// the connection instead of draining the body first.
 	h = httpx.CloseUnread(h)
-	return &app{handler: h, close: auditor.Close}, nil
+	return h
 }
 
 // authenticator picks the identity source for the configured mode.
