@@ -119,12 +119,7 @@ const maxMessage = 200
 // adds the OpenTelemetry names of the fields API Management also writes
 // (otel.go).
 func (e Event) MarshalJSON() ([]byte, error) {
-	type plain Event // no methods: avoids recursion
-	return json.Marshal(struct {
-		Timestamp string `json:"timestamp"` // shallower field wins over plain.Timestamp
-		plain
-		otelFields
-	}{e.Timestamp.UTC().Format(timeLayout), plain(e), e.otel()})
+	return e.appendJSON(nil), nil
 }
 
 // UnmarshalJSON accepts what MarshalJSON produces. The OpenTelemetry

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -29,14 +28,16 @@ func (s *JSONSink) Name() string { return "stdout" }
 // Write encodes e and writes it with its newline in a single Write call, so
 // that lines from concurrent writers to the same stream do not interleave.
 func (s *JSONSink) Write(e Event) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	b = append(b, '\n')
+	bp := linePool.Get().(*[]byte)
+	b := append(e.appendJSON((*bp)[:0]), '\n')
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.w.Write(b); err != nil {
+	_, err := s.w.Write(b)
+	s.mu.Unlock()
+	if cap(b) <= 64<<10 { // a huge line's buffer is not kept
+		*bp = b[:0]
+		linePool.Put(bp)
+	}
+	if err != nil {
 		return fmt.Errorf("write event line: %w", err)
 	}
 	return nil

@@ -24,12 +24,15 @@ func CheckProtocol(versions []string, next http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost && r.Body != nil {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				WriteJSONRPCError(w, http.StatusBadRequest, CodeParseError, "request body could not be read")
-				return
+			body, ok := Buffered(r) // LimitBody read it: look without copying
+			if !ok {
+				var err error
+				if body, err = io.ReadAll(r.Body); err != nil {
+					WriteJSONRPCError(w, http.StatusBadRequest, CodeParseError, "request body could not be read")
+					return
+				}
+				r.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
 				WriteJSONRPCError(w, http.StatusBadRequest, CodeInvalidRequest,
 					"JSON-RPC batches are not supported (MCP removed them in 2025-06-18); send one request per POST")
