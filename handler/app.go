@@ -167,10 +167,9 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 		// A multi-tenant issuer names its tenant per token; clients are sent
 		// to Entra's "organizations" authority, which signs in any of them.
 		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, identity.TenantPlaceholder, "organizations", 1)}
-		// Discovery and keys are fetched in the background: start-up does not
-		// wait for the issuer, and a request that arrives before the keys
-		// waits for them briefly or gets 503, never an unchecked pass.
-		j, err := identity.StartJWT(ctx, cfg.JWT)
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		j, err := identity.NewJWT(sctx, cfg.JWT)
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}
