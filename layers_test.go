@@ -20,8 +20,8 @@ const module = "github.com/snippets-mcp/server/"
 // whose options types its one Config holds.
 var imports = map[string][]string{
 	".":               {"handler"},
-	"handler":         {"tools", "internal/approval", "internal/audit", "internal/config", "internal/delegate", "internal/httpx", "internal/identity", "internal/policy", "internal/prm", "internal/snippets", "internal/storage"},
-	"tools":           {"internal/approval", "internal/audit", "internal/delegate", "internal/identity", "internal/policy", "internal/snippets", "internal/storage"},
+	"handler":         {"tools", "policies", "internal/approval", "internal/audit", "internal/config", "internal/delegate", "internal/httpx", "internal/identity", "internal/inventory", "internal/policy", "internal/prm", "internal/snippets", "internal/storage"},
+	"tools":           {"internal/approval", "internal/audit", "internal/delegate", "internal/identity", "internal/inventory", "internal/policy", "internal/snippets", "internal/storage"},
 	"cmd/azdstage":    {"internal/azdpkg"},
 	"cmd/devissuer":   {"internal/httpx"},
 	"cmd/auditverify": {"internal/audit"},
@@ -34,9 +34,7 @@ var imports = map[string][]string{
 	"internal/storage/blobtest": {"internal/storage/azurite"},
 	"internal/prm":              {"internal/httpx", "internal/identity"},
 	// The engine decides over identities and the agent inventory; it also
-	// fills the audit fields of its own decision (Record). Wiring issue 14
-	// into tools should move that mapping up, as tools/caller.go did for
-	// the caller fields.
+	// fills the audit fields of its own decision (Record).
 	"internal/policy": {"internal/audit", "internal/identity", "internal/inventory"},
 	// The one loopback rule lives in httpx.
 	"internal/identity": {"internal/httpx"},

@@ -29,6 +29,13 @@ func TestStartupRefusesBadConfig(t *testing.T) {
 		{[]string{store, "MCP_AUTH_MODE=dev", "APPLICATIONINSIGHTS_CONNECTION_STRING=garbage"}, "APPLICATIONINSIGHTS_CONNECTION_STRING:"},
 		{[]string{store, "MCP_AUTH_MODE=easyauth"}, "MCP_AUTH_MODE: easyauth trusts"},
 		{[]string{store, "MCP_AUTH_MODE=easyauth", "WEBSITE_AUTH_ENABLED=True", "WEBSITE_AUTH_CLIENT_ID=app", "MCP_OBO_CLIENT_SECRET=s3cr3t"}, "MCP_OBO_CLIENT_SECRET"},
+		// Policy as code: a misspelled attribute, a permit without the
+		// opt-in, and a malformed agent inventory each stop the start.
+		{[]string{store, "MCP_AUTH_MODE=dev", `MCP_OPERATOR_POLICY=forbid (principal, action, resource) when { principal.rolez.contains("x") };`}, "MCP_OPERATOR_POLICY: policy MCP_OPERATOR_POLICY:1:1:"},
+		{[]string{store, "MCP_AUTH_MODE=dev", `MCP_OPERATOR_POLICY=permit (principal, action, resource);`}, "MCP_ALLOW_OPERATOR_PERMITS=true"},
+		{[]string{store, "MCP_AUTH_MODE=dev", `MCP_AGENT_INVENTORY={"agents":[{"clientId":"a","name":"A","owner":"o","expires":"someday","classes":["read"]}]}`}, "MCP_AGENT_INVENTORY: agent inventory: agents[0]"},
+		{[]string{store, "MCP_AUTH_MODE=dev", `MCP_AGENT_INVENTORY={"agents":[{"clientId":"a","name":"A","owner":"o","expires":"2099-01-01","tools":["delete_snipet"]}]}`}, `MCP_AGENT_INVENTORY: agent inventory: a: unknown tool "delete_snipet"`},
+		{[]string{store, "MCP_AUTH_MODE=dev", "MCP_AGENT_INVENTORY_MODE=warn"}, "MCP_AGENT_INVENTORY_MODE:"},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,9 +21,12 @@ import (
 	"github.com/snippets-mcp/server/internal/delegate"
 	"github.com/snippets-mcp/server/internal/httpx"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/inventory"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/prm"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
+	"github.com/snippets-mcp/server/policies"
 	"github.com/snippets-mcp/server/tools"
 )
 
@@ -87,8 +91,12 @@ func openAuditor(cfg *config.Config, blob *azblob.Client, stdout, stderr io.Writ
 	return auditor, nil
 }
 
-// toolSet builds the tools and their authorization (the tool policy).
+// toolSet builds the tools and their authorization (the policy engine).
 func toolSet(cfg *config.Config, log *slog.Logger, blob *azblob.Client, profiles tools.ProfileSource, auditor *audit.Auditor) (*tools.Server, error) {
+	po, err := policyOptions(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	ts, err := tools.New(tools.Options{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
 		Approvals:   approval.NewStore(blob, cfg.Approval),
@@ -96,13 +104,66 @@ func toolSet(cfg *config.Config, log *slog.Logger, blob *azblob.Client, profiles
 		Profiles:    profiles,
 		Auditor:     auditor,
 		ToolTimeout: cfg.ToolTimeout,
-		Policy:      cfg.ToolPolicy,
+		Policy:      po,
 		Version:     version(),
 	})
-	if err != nil {
+	var se *policy.SourceError
+	switch {
+	case err == nil:
+		return ts, nil
+	case errors.As(err, &se) && se.Source == policy.SourceToolPolicy:
 		return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: cfg.ToolPolicyFile + ": " + err.Error()}
+	case errors.As(err, &se) && se.Source == policy.SourceOperator && cfg.OperatorPolicySetting != "":
+		return nil, &config.Error{Var: settingName(cfg.OperatorPolicySetting), Msg: err.Error()}
+	case errors.As(err, &se) && se.Source == policy.SourceInventory && cfg.AgentInventorySetting != "":
+		return nil, &config.Error{Var: settingName(cfg.AgentInventorySetting), Msg: err.Error()}
 	}
-	return ts, nil
+	// The embedded files (policies/): the error names the file.
+	return nil, err
+}
+
+// policyOptions assembles the policy engine's inputs: the operator's rules
+// and the agent inventory from their settings, else from the files
+// embedded from policies/ (what azd up deploys), the legacy tool policy
+// and the opt-ins.
+func policyOptions(cfg *config.Config, log *slog.Logger) (policy.Options, error) {
+	op, opName := cfg.OperatorPolicy, "policies/operator.cedar"
+	if cfg.OperatorPolicySetting != "" {
+		opName = settingSource(cfg.OperatorPolicySetting)
+	} else {
+		op = policies.Operator
+	}
+	doc := policies.Agents
+	if cfg.AgentInventorySetting != "" {
+		doc = cfg.AgentInventory
+	}
+	inv, err := inventory.Parse(doc, inventory.Options{Mode: inventory.Mode(cfg.AgentInventoryMode)})
+	if err != nil {
+		if cfg.AgentInventorySetting == "" {
+			return policy.Options{}, fmt.Errorf("policies/agents.json: %w", err)
+		}
+		return policy.Options{}, &config.Error{Var: settingName(cfg.AgentInventorySetting), Msg: err.Error()}
+	}
+	return policy.Options{
+		Operator:              op,
+		OperatorName:          opName,
+		ToolPolicy:            cfg.ToolPolicy,
+		AllowOperatorPermits:  cfg.AllowOperatorPermits,
+		AllowAppOnlyApprovers: cfg.Approval.AllowAppOnlyApprovers,
+		Inventory:             inv,
+		Log:                   log,
+	}, nil
+}
+
+// settingName and settingSource split a config "NAME" or "NAME_FILE=path"
+// into the variable and what to call the text in messages.
+func settingName(setting string) string { name, _, _ := strings.Cut(setting, "="); return name }
+
+func settingSource(setting string) string {
+	if _, path, ok := strings.Cut(setting, "="); ok {
+		return path
+	}
+	return setting
 }
 
 // mcpHandler is the /mcp endpoint: the MCP server behind request checks

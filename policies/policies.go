@@ -2,7 +2,8 @@
 // server's default policy: the operator's Cedar rules (operator.cedar) and
 // the agent inventory (agents.json). Both are embedded in the binary, so
 // `azd up` (which ships only the binary and host.json) deploys them;
-// settings can replace them at run time for local use (docs/POLICY-WIRING.md).
+// settings can replace them at run time (MCP_OPERATOR_POLICY, MCP_AGENT_INVENTORY and
+// their _FILE forms; docs/SECURITY.md).
 package policies
 
 import _ "embed" // the files below

@@ -152,6 +152,9 @@ func TestProfileToolOnlyWhereItWorks(t *testing.T) {
 		want     bool
 	}{
 		{"configured, user", fakeProfiles{}, alice, true},
+		// easyauth without an Authorization header: no user assertion to
+		// exchange, so the policy does not offer the tool (on purpose, issue 14).
+		{"configured, user without a token", fakeProfiles{}, &identity.Identity{TenantID: "t1", ObjectID: "alice", Scopes: []string{identity.ScopeUser}, Method: identity.MethodEasyAuth}, false},
 		{"configured, app-only", fakeProfiles{}, readOnly, false},
 		{"configured, dev mode", fakeProfiles{}, dev, false},
 		{"not configured, user", nil, alice, false},

@@ -198,6 +198,7 @@ func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r app
 	var outcome audit.ApprovalResult
 	var msg string
 	var code audit.ResultCode = audit.ResultDenied
+	var ref *refusal
 	switch {
 	case errors.Is(err, approval.ErrExpired) && op == opUse:
 		outcome, msg = audit.ApprovalExpired, "the approval request has expired; "+again
@@ -221,6 +222,8 @@ func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r app
 		msg = "there is no approval request with this id in your tenant; list_approval_requests shows the pending ones"
 	case errors.Is(err, approval.ErrNotYours):
 		outcome, msg = audit.ApprovalMismatch, "the approval request belongs to another caller; "+again
+	case errors.As(err, &ref):
+		msg = ref.msg
 	case errors.Is(err, approval.ErrSelfApproval), errors.Is(err, approval.ErrSameAgent),
 		errors.Is(err, approval.ErrAppApprover), errors.Is(err, approval.ErrDecided):
 		msg = err.Error() // the store's sentinels are sentences for people
@@ -260,6 +263,12 @@ func (s *Server) approvalError(ctx context.Context, op approvalOp, h held, r app
 	return fail(code, msg+".")
 }
 
+// refusal is the policy engine's denial of an approval decision; its
+// message is a sentence for the caller.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
 // requestIDArg is the id argument of approve_request and deny_request.
 func requestIDArg() mcp.ToolOption {
 	return mcp.WithString(argID, mcp.Required(), mcp.Description("Approval request id."), mcp.MinLength(1), mcp.MaxLength(64))
@@ -277,8 +286,17 @@ func (s *Server) decide(approve bool) handlerFunc[decideArgs, ApprovalView] {
 		if !approval.ValidID(in.ID) {
 			return ApprovalView{}, "", fail(audit.ResultInvalidArguments, "id is not an approval request id (32 lower-case hex characters, as returned by the tool that asked for approval)")
 		}
+		p := s.principal(ctx)
+		// The store checks the request's state and its own rules (defence
+		// in depth); the policy engine decides on the stored request.
 		r, err := s.approvals.Decide(ctx, id.TenantID, in.ID, approval.Decision{Approver: id.ObjectID, Name: id.Person(), Via: id.ClientID,
-			AppOnly: id.AppOnly, Approve: approve, Reason: in.Reason})
+			AppOnly: id.AppOnly, Approve: approve, Reason: in.Reason,
+			Authorize: func(r approval.Request) error {
+				if d := s.engine.DecideApproval(p, r.ID, r.Requester, r.Agent); !d.Allowed {
+					return &refusal{msg: d.Message}
+				}
+				return nil
+			}})
 		if err != nil {
 			return ApprovalView{}, "", s.approvalError(ctx, opDecide, held{}, r, err)
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/inventory"
+	"github.com/snippets-mcp/server/internal/policy"
 )
 
 // Auditor records one event per tool call. Record must not block.
@@ -69,11 +71,17 @@ func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, messa
 		msg := "request failed"
 		if errors.Is(err, server.ErrToolNotFound) {
 			// The same words for a hidden tool: nothing leaks about it.
-			rpcError(ctx, mcp.INVALID_PARAMS, fmt.Sprintf("tool %q not found; tools/list shows the tools you may call", req.Params.Name))
+			words := fmt.Sprintf("tool %q not found; tools/list shows the tools you may call", req.Params.Name)
 			code, msg = audit.ResultNotFound, "unknown tool"
 			if _, exists := s.tools[req.Params.Name]; exists {
 				code, msg = audit.ResultDenied, "tool not permitted for this caller"
 			}
+			// An agent the inventory refuses learns what is missing and
+			// whom to ask, for any tool name (so nothing leaks either).
+			if d := s.inventoryRefusal(ctx, req.Params.Name); d != "" {
+				words, code, msg = d, audit.ResultDenied, "refused by the agent inventory"
+			}
+			rpcError(ctx, mcp.INVALID_PARAMS, words)
 		}
 		s.record(ctx, s.callTarget(req), code, msg)
 	case readMethods[method]:
@@ -90,6 +98,25 @@ func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, messa
 		}
 		s.record(ctx, readTarget(method, message), code, msg)
 	}
+}
+
+// inventoryRefusal is the agent inventory's sentence for a tools/call the
+// filter refused, or "" when the inventory was not why. A registered agent
+// calling a tool its entry does not list learns so only for tools that
+// exist; an unregistered or expired one is refused alike for every name.
+func (s *Server) inventoryRefusal(ctx context.Context, name string) string {
+	p := s.principal(ctx)
+	if _, exists := s.tools[name]; !exists {
+		name = s.engine.Tools()[0] // any tool: the inventory-enforced rule covers all
+		if d := s.engine.Decide(policy.Request{Principal: p, Action: policy.ActionCall, Resource: s.engine.ToolResource(name)}); d.Inventory && p.Inventory().State != inventory.Registered {
+			return d.Message
+		}
+		return ""
+	}
+	if d := s.engine.Decide(policy.Request{Principal: p, Action: policy.ActionCall, Resource: s.engine.ToolResource(name)}); d.Inventory {
+		return d.Message
+	}
+	return ""
 }
 
 // target is what a request acted on, for its audit event: the method, a
@@ -150,6 +177,7 @@ func resourceName(uri string) string {
 }
 
 func (s *Server) record(ctx context.Context, t target, code audit.ResultCode, msg string) {
+	p := s.principal(ctx) // before c.mu: principal takes it too
 	c := callFrom(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -174,7 +202,12 @@ func (s *Server) record(ctx context.Context, t target, code audit.ResultCode, ms
 	if e.ApprovalResult == "" {
 		e.ApprovalResult = audit.ApprovalNotRequired
 	}
-	setCaller(&e, identity.FromContext(ctx))
+	id := identity.FromContext(ctx)
+	setCaller(&e, id)
+	s.engine.Record(p, &e)
+	if id != nil {
+		s.seen.Touch(id.ClientID, e.Timestamp)
+	}
 	if c.authzMode != "" {
 		e.AuthorizationMode = c.authzMode
 	}

@@ -39,7 +39,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 func (c completer) names(ctx context.Context, shared bool, prefix string) *mcp.Completion {
 	out := &mcp.Completion{Values: []string{}}
 	id := identity.FromContext(ctx)
-	if !c.s.mayList(id) {
+	if !c.s.mayList(ctx, shared) {
 		outcome(ctx, audit.ResultDenied)
 		return out
 	}

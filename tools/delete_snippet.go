@@ -54,11 +54,20 @@ func (s *Server) deleteSnippetTool() tool {
 var heldDelete = held{tool: toolDeleteSnippet, action: "deletion", nothing: "nothing was deleted"}
 
 func (s *Server) deleteSnippet(ctx context.Context, id *identity.Identity, in deleteArgs) (DeleteResult, string, error) {
-	callFrom(ctx).set(func(c *call) { c.approvalRequired = true })
-	sp, err := writeSpace(id, in.Shared)
+	sp, err := s.writeSpace(ctx, id, in.Shared)
 	if err != nil {
 		return DeleteResult{}, "", err
 	}
+	if in.ApprovalID == "" && !s.engine.NeedsApproval(s.principal(ctx), toolDeleteSnippet, false) {
+		// Only an operator permit (MCP_ALLOW_OPERATOR_PERMITS) lets a
+		// deletion skip the approval; the default policy never does.
+		if err := s.snippets.Delete(ctx, sp, in.Name, ""); err != nil {
+			return DeleteResult{}, "", s.storeError("delete", in.Name, err)
+		}
+		return DeleteResult{Status: statusDeleted, Name: in.Name, Shared: sp.IsShared()},
+			fmt.Sprintf("Deleted snippet %q (the policy lets you delete without an approval).", in.Name), nil
+	}
+	callFrom(ctx).set(func(c *call) { c.approvalRequired = true })
 	digest := argsDigest(heldDelete.tool, in.action())
 
 	if in.ApprovalID == "" {

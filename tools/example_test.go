@@ -52,8 +52,8 @@ func (s *Server) countSnippets(ctx context.Context, id *identity.Identity, in co
 	return CountResult{Count: len(page.Items)}, fmt.Sprintf("%d snippets start with %q.", len(page.Items), in.Prefix), nil
 }
 
-// Example declares count_snippets (above), tightens its rule with a policy
-// document, and calls it as three callers: it is authorized by the policy
+// Example declares count_snippets (above), tightens its rule with an
+// operator's Cedar forbid, and calls it as three callers: it is authorized by the policy
 // (hidden from a caller without the rule's roles), its arguments are
 // checked before it runs, and every call is audited.
 func Example() {
@@ -62,9 +62,11 @@ func Example() {
 		Snippets: exampleStore{},
 		Auditor:  auditor,
 		Log:      slog.New(slog.DiscardHandler),
-		// An operator's file may only tighten: app-only callers now need
+		// An operator's rule may only tighten: app-only callers now need
 		// Snippets.Write, where the read class asks Read or Write.
-		Policy: []byte(`{"tools": {"count_snippets": {"appRoles": ["Snippets.Write"]}}}`),
+		Policy: policy.Options{Operator: []byte(`@id("count-needs-write")
+forbid (principal, action == Action::"call", resource == Tool::"count_snippets")
+when { principal.app_only && !principal.roles.contains("Snippets.Write") };`)},
 	}, func(s *Server) []tool { return []tool{s.countSnippetsTool()} })
 	if err != nil {
 		panic(err)

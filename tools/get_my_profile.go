@@ -43,7 +43,7 @@ type Profile struct {
 }
 
 func (s *Server) getMyProfileTool() tool {
-	return newTool(mcp.NewTool(toolGetMyProfile,
+	t := newTool(mcp.NewTool(toolGetMyProfile,
 		mcp.WithTitleAnnotation("Get my profile"),
 		mcp.WithDescription("Your Microsoft Graph profile (display name, mail, user principal name, job title), "+
 			"fetched on your behalf with an on-behalf-of token. Offered only when it can work: "+
@@ -53,20 +53,16 @@ func (s *Server) getMyProfileTool() tool {
 		mcp.WithIdempotentHintAnnotation(true),
 		mcp.WithOpenWorldHintAnnotation(true), // it reaches Microsoft Graph
 	), policy.ClassRead, s.getMyProfile)
-}
-
-// delegates reports whether get_my_profile can work for the caller: it
-// needs delegation configured, a signed-in user (not an app on its own)
-// and a real token (dev mode has none to exchange).
-func (s *Server) delegates(id *identity.Identity) bool {
-	if _, off := s.profiles.(notConfigured); off {
-		return false
-	}
-	return id != nil && !id.AppOnly && id.Method != identity.MethodDev
+	t.delegates = true
+	return t
 }
 
 func (s *Server) getMyProfile(ctx context.Context, id *identity.Identity, _ noArgs) (Profile, string, error) {
-	if !id.AppOnly { // an app-only caller is refused before any exchange
+	// The policy offers this tool only with delegation configured and a
+	// user assertion (rules tool-unavailable,
+	// delegation-needs-user-assertion); the delegator refuses without one
+	// again, before any exchange.
+	if id.HasUserAssertion() {
 		callFrom(ctx).set(func(c *call) { c.downstream, c.authzMode = s.profiles.Resource(), audit.ModeOnBehalfOf })
 	}
 	p, err := s.profiles.Profile(ctx, delegateUser(id))

@@ -7,8 +7,6 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-
-	"github.com/snippets-mcp/server/internal/identity"
 )
 
 // reviewPrompt is the name of the one prompt.
@@ -25,7 +23,7 @@ func (s *Server) addPrompts(m *server.MCPServer) {
 
 // promptFilter hides prompts from callers who may not read snippets.
 func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
-	if s.mayRead(identity.FromContext(ctx)) {
+	if s.mayRead(ctx, false) {
 		return prompts
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 	"github.com/snippets-mcp/server/internal/storage"
 )
@@ -52,13 +53,17 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 	}
 }
 
-// mayRead is the rule for resources and the prompt: they show snippet
-// content, so they follow get_snippet's rule.
-func (s *Server) mayRead(id *identity.Identity) bool { return s.policy.Allows(id, toolGetSnippet) }
+// mayRead decides reads of snippet content outside tools/call (resources,
+// the prompt): the engine asks get_snippet's rule and the space's.
+func (s *Server) mayRead(ctx context.Context, shared bool) bool {
+	return s.engine.ReadContent(s.principal(ctx), policy.ActionRead, shared).Allowed
+}
 
-// mayList is the rule for completions: they show snippet names, so they
-// follow list_snippets' rule.
-func (s *Server) mayList(id *identity.Identity) bool { return s.policy.Allows(id, toolListSnippets) }
+// mayList decides listings of snippet names (completions): list_snippets'
+// rule and the space's.
+func (s *Server) mayList(ctx context.Context, shared bool) bool {
+	return s.engine.ReadContent(s.principal(ctx), policy.ActionList, shared).Allowed
+}
 
 // outcome records a read's result code for its audit event.
 func outcome(ctx context.Context, code audit.ResultCode) {
@@ -70,7 +75,7 @@ func outcome(ctx context.Context, code audit.ResultCode) {
 // sentences for the caller; storage details go to the log only.
 func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
 	id := identity.FromContext(ctx)
-	if !s.mayRead(id) {
+	if !s.mayRead(ctx, shared) {
 		outcome(ctx, audit.ResultDenied)
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")
 	}

@@ -66,13 +66,16 @@ func (s *Server) saveSnippetTool() tool {
 var heldOverwrite = held{tool: toolSaveSnippet, action: "overwrite", nothing: "nothing was saved"}
 
 func (s *Server) saveSnippet(ctx context.Context, id *identity.Identity, in saveArgs) (SaveResult, string, error) {
-	sp, err := writeSpace(id, in.Shared)
+	sp, err := s.writeSpace(ctx, id, in.Shared)
 	if err != nil {
 		return SaveResult{}, "", err
 	}
 	// In the shared space, replacing what another identity wrote destroys
-	// their content: it is held for an approval like a delete.
-	opts := snippets.SaveOptions{Author: id.ObjectID, KeepOthers: sp.IsShared()}
+	// their content: the policy holds it for an approval like a delete
+	// (rule approval-for-destructive), and the store refuses it unless
+	// approved.
+	opts := snippets.SaveOptions{Author: id.ObjectID,
+		KeepOthers: sp.IsShared() && s.engine.NeedsApproval(s.principal(ctx), toolSaveSnippet, true)}
 	if in.ETag != nil {
 		opts.IfMatch = *in.ETag
 	}

@@ -60,6 +60,7 @@ func TestStructuredOutputMatchesSchema(t *testing.T) {
 	call(alice, "save_snippet", map[string]any{"snippetname": "s2", "snippet": "x"})
 	id2 := call(alice, "delete_snippet", map[string]any{"snippetname": "s2"})["approvalId"].(string)
 	call(bob, "deny_request", map[string]any{"id": id2, "reason": "keep it"})
+	call(bob, "list_agents", nil) // no inventory: the client apps seen, unlisted
 	for name := range s.tools {
 		if !seen[name] && name != "get_my_profile" {
 			t.Errorf("%s: output not checked", name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/inventory"
 	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
@@ -45,9 +47,12 @@ type Options struct {
 	Log *slog.Logger
 	// ToolTimeout bounds one tool call. Zero or negative: 30 seconds.
 	ToolTimeout time.Duration
-	// Policy is an operator's policy document (JSON, see docs/SECURITY.md)
-	// applied over the tools' default rules. Nil: the default rules.
-	Policy []byte
+	// Policy configures the authorization engine: the operator's Cedar
+	// rules, the legacy MCP_TOOL_POLICY document, the agent inventory and
+	// the opt-ins (see policy.Options). New sets its Tools (the catalog),
+	// DelegationConfigured (Profiles != nil) and, when nil, Log. The zero
+	// value: the default policy alone, no agent inventory.
+	Policy policy.Options
 	// Version is the server version clients see in initialize's
 	// serverInfo, as given ("" stays empty).
 	Version string
@@ -62,20 +67,22 @@ type Server struct {
 	profiles  ProfileSource // never nil: notConfigured when there is no delegation
 	auditor   Auditor       // never nil: discard when none is given
 	log       *slog.Logger
-	policy    *policy.Policy
+	engine    *policy.Engine      // every authorization decision
+	seen      *inventory.LastSeen // last call per client app, for list_agents
 	tools     map[string]tool
 	mcp       *server.MCPServer
 }
 
-// New builds the tools, their policy and the mcp-go server. It fails on an
-// invalid policy document.
+// New builds the tools, their policy engine and the mcp-go server. It
+// fails when a policy or the agent inventory does not load (a
+// *policy.SourceError names which); the server must not start then.
 func New(o Options) (*Server, error) { return newServer(o, nil) }
 
 // newServer is New with more tools than the catalog (tests and examples).
 func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	s := &Server{
 		snippets: o.Snippets, approvals: o.Approvals, profiles: o.Profiles, auditor: o.Auditor, log: o.Log,
-		tools: map[string]tool{},
+		tools: map[string]tool{}, seen: inventory.NewLastSeen(0),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -90,23 +97,28 @@ func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	classes := map[string]policy.Class{}
+	po := o.Policy
+	po.Tools = map[string]policy.Tool{}
+	po.DelegationConfigured = o.Profiles != nil
+	if po.Log == nil {
+		po.Log = s.log
+	}
 	all := s.catalog()
 	if more != nil {
 		all = append(all, more(s)...)
 	}
 	for _, t := range all {
 		s.tools[t.spec.Name] = t
-		classes[t.spec.Name] = t.class
+		po.Tools[t.spec.Name] = policy.Tool{Class: t.class, Delegates: t.delegates}
 	}
-	p, err := policy.New(classes, o.Policy)
+	e, err := policy.NewEngine(po)
 	if err != nil {
 		return nil, err
 	}
-	s.policy = p
-	// The effective rules, once at start: what an operator's file changed
-	// is visible without reading code.
-	s.log.Info("tool policy", "policy", p)
+	s.engine = e
+	// The effective policy, once at start: its digest (also in every audit
+	// event), rule count and inventory mode, and the rules an operator added.
+	s.log.Info("policy", "policy", e, "added", added(e.Rules()))
 	s.mcp = s.build(o.Version, timeout)
 	return s, nil
 }
@@ -123,6 +135,7 @@ func (s *Server) catalog() []tool {
 		s.approveRequestTool(),
 		s.denyRequestTool(),
 		s.getMyProfileTool(),
+		s.listAgentsTool(),
 	}
 }
 
@@ -173,31 +186,44 @@ func (s *Server) build(version string, timeout time.Duration) *server.MCPServer 
 	return m
 }
 
-// filter shows a caller only the tools the policy lets it call. mcp-go
-// applies it to tools/call too, so a hidden tool cannot be called: the
-// caller gets the same "not found" as for a tool that does not exist,
-// which reveals nothing about tools it may not use.
+// filter shows a caller only the tools the policy lets it call (a tool
+// that could only fail, such as get_my_profile without delegation or a
+// user assertion, is forbidden by the policy too). mcp-go applies it to
+// tools/call as well, so a hidden tool cannot be called: the caller gets
+// the same "not found" as for a tool that does not exist (onError), which
+// reveals nothing about tools it may not use.
 func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
-	id := identity.FromContext(ctx)
+	p := s.principal(ctx)
 	out := tools[:0:0]
 	for _, t := range tools {
-		if s.usable(id, t.Name) {
+		if s.engine.MayCall(p, t.Name) {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-// usable reports whether the caller may call the tool and the call can
-// ever work for it: a tool that could only fail is not offered.
-func (s *Server) usable(id *identity.Identity, name string) bool {
-	if !s.policy.Allows(id, name) {
-		return false
+// added are the rules (Engine.Rules) that are not the default policy's.
+func added(rules []string) []string {
+	var out []string
+	for _, r := range rules {
+		if !strings.Contains(r, " "+policy.SourceDefault+"/") {
+			out = append(out, r)
+		}
 	}
-	if name == toolGetMyProfile {
-		return s.delegates(id)
+	return out
+}
+
+// principal is the caller as the policy engine sees it, built once per
+// request and kept in its call record.
+func (s *Server) principal(ctx context.Context) policy.Principal {
+	c := callFrom(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.hasPrincipal {
+		c.principal, c.hasPrincipal = s.engine.Principal(identity.FromContext(ctx)), true
 	}
-	return true
+	return c.principal
 }
 
 // discard is the Auditor of a Server given none.

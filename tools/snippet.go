@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/identity"
+	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
 
@@ -74,11 +76,13 @@ func limitArg(def float64) mcp.ToolOption {
 	return mcp.WithInteger(argLimit, mcp.Description("Page size."), mcp.Min(1), mcp.Max(100), mcp.DefaultNumber(def))
 }
 
-// writeSpace is the space a write goes to: writing to the shared space
-// needs Snippets.Write on top of the tool's rule.
-func writeSpace(id *identity.Identity, shared bool) (snippets.Space, error) {
-	if shared && !id.HasRole(identity.RoleWrite) {
-		return snippets.Space{}, fail(audit.ResultDenied, "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true")
+// writeSpace is the space a write goes to, when the policy lets the
+// caller write there (by default the shared space needs Snippets.Write on
+// top of the tool's rule).
+func (s *Server) writeSpace(ctx context.Context, id *identity.Identity, shared bool) (snippets.Space, error) {
+	d := s.engine.Decide(policy.Request{Principal: s.principal(ctx), Action: policy.ActionWrite, Resource: policy.SpaceResource(shared)})
+	if !d.Allowed {
+		return snippets.Space{}, fail(audit.ResultDenied, d.Message)
 	}
 	return spaceOf(id, shared), nil
 }

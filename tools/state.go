@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/policy"
 )
 
 // call is what one request learns on its way through the server, for its
@@ -25,6 +26,8 @@ type call struct {
 	approvalResult   audit.ApprovalResult
 	downstream       string
 	authzMode        string
+	principal        policy.Principal // the caller for the policy engine, once built
+	hasPrincipal     bool
 }
 
 type callKey struct{}

@@ -19,9 +19,10 @@ import (
 // tool is one tool as the server holds it: what clients see, the class its
 // default rule comes from, and its handler with the argument check in front.
 type tool struct {
-	spec    mcp.Tool
-	class   policy.Class
-	handler server.ToolHandlerFunc
+	spec      mcp.Tool
+	class     policy.Class
+	delegates bool // calls a downstream API on the user's behalf (policy.Tool.Delegates)
+	handler   server.ToolHandlerFunc
 }
 
 // handlerFunc is a tool's own code. id is the authenticated caller, never

@@ -141,7 +141,7 @@ func TestNewZeroOptions(t *testing.T) {
 	if _, ok := s.profiles.(notConfigured); !ok {
 		t.Errorf("profiles %T, want notConfigured", s.profiles)
 	}
-	if s.delegates(alice) {
+	if s.engine.MayCall(s.engine.Principal(alice), toolGetMyProfile) {
 		t.Error("get_my_profile offered without delegation")
 	}
 	if _, err := s.profiles.Profile(context.Background(), delegateUser(alice)); err == nil || !strings.Contains(err.Error(), "not configured") {
@@ -150,7 +150,7 @@ func TestNewZeroOptions(t *testing.T) {
 	if s.profiles.Resource() != "" {
 		t.Error("notConfigured names a resource")
 	}
-	if _, err := New(Options{Policy: []byte(`{"tools": {"nope": {"deny": true}}}`)}); err == nil {
+	if _, err := New(Options{Policy: policy.Options{ToolPolicy: []byte(`{"tools": {"nope": {"deny": true}}}`)}}); err == nil {
 		t.Error("a policy naming an unknown tool was accepted")
 	}
 }

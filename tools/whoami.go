@@ -37,16 +37,12 @@ func (s *Server) whoamiTool() tool {
 	), policy.ClassRead, s.whoami)
 }
 
-func (s *Server) whoami(_ context.Context, id *identity.Identity, _ noArgs) (Whoami, string, error) {
+func (s *Server) whoami(ctx context.Context, id *identity.Identity, _ noArgs) (Whoami, string, error) {
 	// Lists are never null in the result (its schema says array).
 	w := Whoami{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN, ClientID: id.ClientID,
 		AppOnly: id.AppOnly, AuthMethod: string(id.Method),
-		Scopes: append([]string{}, id.Scopes...), Roles: append([]string{}, id.Roles...), Tools: []string{}}
-	for _, t := range s.policy.Tools() {
-		if s.usable(id, t) {
-			w.Tools = append(w.Tools, t)
-		}
-	}
+		Scopes: append([]string{}, id.Scopes...), Roles: append([]string{}, id.Roles...),
+		Tools: s.engine.VisibleTools(s.principal(ctx), s.engine.Tools())}
 	who := id.Person()
 	if who == "" {
 		who = id.ObjectID

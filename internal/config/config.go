@@ -50,6 +50,24 @@ type Config struct {
 	// name, for messages.
 	ToolPolicy     []byte
 	ToolPolicyFile string
+	// OperatorPolicy is the operator's Cedar rules from MCP_OPERATOR_POLICY
+	// (the text itself, e.g. an app setting) or MCP_OPERATOR_POLICY_FILE (a
+	// file, read at load); nil means the embedded policies/operator.cedar.
+	// OperatorPolicySetting names where it came from, for messages ("" when
+	// embedded).
+	OperatorPolicy        []byte
+	OperatorPolicySetting string
+	// AllowOperatorPermits (MCP_ALLOW_OPERATOR_PERMITS) admits permit rules
+	// in the operator policy; off, a permit stops the start.
+	AllowOperatorPermits bool
+	// AgentInventory is the agent inventory JSON from MCP_AGENT_INVENTORY or
+	// MCP_AGENT_INVENTORY_FILE; nil means the embedded policies/agents.json.
+	// AgentInventorySetting is as OperatorPolicySetting.
+	AgentInventory        []byte
+	AgentInventorySetting string
+	// AgentInventoryMode (MCP_AGENT_INVENTORY_MODE) is "enforce" or
+	// "audit" and overrides the document's mode; "" keeps it.
+	AgentInventoryMode string
 
 	Approval approval.Options
 	Storage  storage.Options
@@ -205,17 +223,51 @@ func (c *Config) loadLimits(getenv func(string) string) error {
 	return err
 }
 
-// loadPolicy reads the tool policy document, when one is named; the tools
-// parse it.
+// loadPolicy reads the policy inputs an operator can supply: the legacy
+// tool policy document, the operator's Cedar rules and the agent
+// inventory. The policy engine parses and validates them.
 func (c *Config) loadPolicy(getenv func(string) string) error {
-	if c.ToolPolicyFile = getenv("MCP_TOOL_POLICY"); c.ToolPolicyFile == "" {
-		return nil
-	}
 	var err error
-	if c.ToolPolicy, err = os.ReadFile(c.ToolPolicyFile); err != nil {
-		return &Error{"MCP_TOOL_POLICY", err.Error()}
+	if c.ToolPolicyFile = getenv("MCP_TOOL_POLICY"); c.ToolPolicyFile != "" {
+		if c.ToolPolicy, err = os.ReadFile(c.ToolPolicyFile); err != nil {
+			return &Error{"MCP_TOOL_POLICY", err.Error()}
+		}
 	}
-	return nil
+	if c.OperatorPolicy, c.OperatorPolicySetting, err = textOrFile(getenv, "MCP_OPERATOR_POLICY"); err != nil {
+		return err
+	}
+	if c.AllowOperatorPermits, err = boolean(getenv, "MCP_ALLOW_OPERATOR_PERMITS"); err != nil {
+		return err
+	}
+	if c.AgentInventory, c.AgentInventorySetting, err = textOrFile(getenv, "MCP_AGENT_INVENTORY"); err != nil {
+		return err
+	}
+	switch c.AgentInventoryMode = strings.ToLower(strings.TrimSpace(getenv("MCP_AGENT_INVENTORY_MODE"))); c.AgentInventoryMode {
+	case "", "enforce", "audit":
+		return nil
+	default:
+		return &Error{"MCP_AGENT_INVENTORY_MODE", fmt.Sprintf("%q is not enforce or audit", c.AgentInventoryMode)}
+	}
+}
+
+// textOrFile reads a setting given either as its value (name) or as a file
+// (name_FILE). It returns the bytes and the setting they came from (for a
+// file, "name_FILE=path"); nil and "" when neither is set.
+func textOrFile(getenv func(string) string, name string) ([]byte, string, error) {
+	text, file := getenv(name), getenv(name+"_FILE")
+	switch {
+	case text != "" && file != "":
+		return nil, "", &Error{name, "set " + name + " (the text) or " + name + "_FILE (a file), not both"}
+	case text != "":
+		return []byte(text), name, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, "", &Error{name + "_FILE", err.Error()}
+		}
+		return b, name + "_FILE=" + file, nil
+	}
+	return nil, "", nil
 }
 
 // named ties a package's sentinel error to the variable it is about, and

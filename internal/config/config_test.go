@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,47 @@ func TestLoadDefaults(t *testing.T) {
 		c.Approval.TTL != 15*time.Minute || c.StorageSetting != "SNIPPETS_STORAGE" ||
 		c.Storage.ConnectionString != "UseDevelopmentStorage=true" || c.ToolPolicy != nil || c.Delegate.Enabled() || !c.Delegate.AllowSecret {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// The policy inputs come from a setting's text or its _FILE; neither
+// leaves them nil (the handler then uses the embedded files).
+func TestLoadPolicyInputs(t *testing.T) {
+	file := t.TempDir() + "/agents.json"
+	if err := os.WriteFile(file, []byte(`{"agents":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE", "UseDevelopmentStorage=true"}
+	cases := []struct {
+		name     string
+		env      []string
+		operator string
+		opFrom   string
+		agents   string
+		invFrom  string
+		mode     string
+		permits  bool
+	}{
+		{"none", nil, "", "", "", "", "", false},
+		{"text and file", []string{"MCP_OPERATOR_POLICY", "forbid (principal, action, resource);", "MCP_AGENT_INVENTORY_FILE", file,
+			"MCP_AGENT_INVENTORY_MODE", "Audit", "MCP_ALLOW_OPERATOR_PERMITS", "true"},
+			"forbid (principal, action, resource);", "MCP_OPERATOR_POLICY", `{"agents":[]}`, "MCP_AGENT_INVENTORY_FILE=" + file, "audit", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(env(append(base, c.env...)...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{string(cfg.OperatorPolicy), cfg.OperatorPolicySetting, string(cfg.AgentInventory), cfg.AgentInventorySetting, cfg.AgentInventoryMode}
+			want := []string{c.operator, c.opFrom, c.agents, c.invFrom, c.mode}
+			if !slices.Equal(got, want) || cfg.AllowOperatorPermits != c.permits {
+				t.Errorf("got %q permits=%v, want %q permits=%v", got, cfg.AllowOperatorPermits, want, c.permits)
+			}
+			if c.operator == "" && cfg.OperatorPolicy != nil {
+				t.Error("no setting, yet the operator policy is not nil")
+			}
+		})
 	}
 }
 
@@ -70,6 +113,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{append([]string{"MCP_AUTH_MODE", "dev", "SNIPPET_MAX_BYTES", "x"}, store...), "SNIPPET_MAX_BYTES"},
 		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_APPROVAL_ALLOW_APP_ONLY", "yes"}, store...), "MCP_APPROVAL_ALLOW_APP_ONLY"},
 		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_TOOL_POLICY", "/nonexistent/policy.json"}, store...), "MCP_TOOL_POLICY"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_OPERATOR_POLICY", "forbid (principal, action, resource);", "MCP_OPERATOR_POLICY_FILE", "/x.cedar"}, store...), "MCP_OPERATOR_POLICY"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_OPERATOR_POLICY_FILE", "/nonexistent/operator.cedar"}, store...), "MCP_OPERATOR_POLICY_FILE"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_ALLOW_OPERATOR_PERMITS", "1"}, store...), "MCP_ALLOW_OPERATOR_PERMITS"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_AGENT_INVENTORY_FILE", "/nonexistent/agents.json"}, store...), "MCP_AGENT_INVENTORY_FILE"},
+		{append([]string{"MCP_AUTH_MODE", "dev", "MCP_AGENT_INVENTORY_MODE", "warn"}, store...), "MCP_AGENT_INVENTORY_MODE"},
 	}
 	for _, c := range cases {
 		_, err := Load(env(c.env...))

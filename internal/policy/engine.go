@@ -175,7 +175,19 @@ const (
 	SourceDefault    = "default"
 	SourceOperator   = "operator"
 	SourceToolPolicy = "MCP_TOOL_POLICY"
+	SourceInventory  = "inventory" // the agent inventory, in SourceError only
 )
+
+// SourceError is a NewEngine error in one of the inputs an operator
+// supplies (SourceOperator, SourceToolPolicy or SourceInventory), so that
+// the caller can name the setting it came from. Its text is Err's.
+type SourceError struct {
+	Source string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // NewEngine parses and validates the default policy, the operator policy
 // and the legacy tool policy against the schema, and combines them: the
@@ -215,7 +227,7 @@ func newEngine(o Options, defaultPolicy string) (*Engine, error) {
 	}
 	sort.Strings(e.names)
 	if err := e.checkInventory(); err != nil {
-		return nil, err
+		return nil, &SourceError{Source: SourceInventory, Err: err}
 	}
 
 	digest := sha256.New()
@@ -237,12 +249,12 @@ func newEngine(o Options, defaultPolicy string) (*Engine, error) {
 		opName = "operator.cedar"
 	}
 	if err := add(SourceOperator, opName, o.Operator, o.AllowOperatorPermits); err != nil {
-		return nil, err
+		return nil, &SourceError{Source: SourceOperator, Err: err}
 	}
 	if o.ToolPolicy != nil {
 		text, err := CompileToolPolicy(o.Tools, o.ToolPolicy)
 		if err != nil {
-			return nil, err
+			return nil, &SourceError{Source: SourceToolPolicy, Err: err}
 		}
 		if err := add(SourceToolPolicy, "MCP_TOOL_POLICY", []byte(text), false); err != nil {
 			return nil, fmt.Errorf("policy: MCP_TOOL_POLICY compiled to invalid Cedar (a bug): %w", err)
@@ -564,6 +576,10 @@ type Decision struct {
 	Message string
 	// Digest is the effective policy's digest (Engine.Digest).
 	Digest string
+	// Inventory is true when the agent inventory denied the request
+	// (rules inventory-enforced, inventory-tools): Message then says what
+	// the entry lacks and whom to ask, and may be shown for any tool name.
+	Inventory bool
 }
 
 // entities answers the engine's entity look-ups for one request without
@@ -620,7 +636,7 @@ func (e *Engine) Decide(r Request) Decision {
 	}
 	d.Allowed = dec == cedar.Allow
 	if !d.Allowed {
-		d.Message = e.explain(r, d.Rules)
+		d.Message, d.Inventory = e.explain(r, d.Rules)
 	}
 	return d
 }
@@ -684,7 +700,7 @@ func (e *Engine) Allowed(r Request) bool { return e.Decide(r).Allowed }
 // explain turns the deciding rules of a denial into a sentence. The
 // inventory's refusal comes first: it says what is missing and whom to ask,
 // and fixing it is the caller's first step.
-func (e *Engine) explain(r Request, rules []string) string {
+func (e *Engine) explain(r Request, rules []string) (msg string, inventory bool) {
 	st := r.Principal.status
 	ids := make([]string, len(rules))
 	for i, id := range rules {
@@ -692,34 +708,34 @@ func (e *Engine) explain(r Request, rules []string) string {
 	}
 	switch {
 	case slices.Contains(ids, "inventory-enforced"):
-		return e.inv.Refusal(r.Principal.id.ClientID, st)
+		return e.inv.Refusal(r.Principal.id.ClientID, st), true
 	case slices.Contains(ids, "inventory-tools"):
-		return e.inv.OutOfScope(st, r.Resource.tool)
+		return e.inv.OutOfScope(st, r.Resource.tool), true
 	}
 	for _, id := range ids {
 		switch id {
 		case "agent-no-destructive", "agent-no-admin", "agent-never-approves":
-			return "autonomous agents (Entra Agent ID, no signed-in person) may not run destructive tools or decide approvals; a person must do this"
+			return "autonomous agents (Entra Agent ID, no signed-in person) may not run destructive tools or decide approvals; a person must do this", false
 		case "no-self-approval":
-			return "the requester cannot approve or deny their own request"
+			return "the requester cannot approve or deny their own request", false
 		case "no-same-agent-approval":
-			return "the request was made through the same client app; a decision must come through a different app than the requester's agent"
+			return "the request was made through the same client app; a decision must come through a different app than the requester's agent", false
 		case "app-approvers-opt-in":
-			return "approvals need a signed-in person; an application acting on its own cannot approve or deny"
+			return "approvals need a signed-in person; an application acting on its own cannot approve or deny", false
 		}
 	}
 	if len(rules) > 0 {
-		return "not permitted by policy rule " + rules[0]
+		return "not permitted by policy rule " + rules[0], false
 	}
 	switch r.Action {
 	case ActionWrite:
-		return "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true"
+		return "writing to the shared space needs the Snippets.Write app role; ask an administrator to assign it, or save without shared=true", false
 	case ActionSkipApproval:
-		return "approval required"
+		return "approval required", false
 	case ActionDecide:
-		return "deciding approval requests needs the Snippets.Approve app role"
+		return "deciding approval requests needs the Snippets.Approve app role", false
 	}
-	return "not permitted"
+	return "not permitted", false
 }
 
 // VisibleTools filters names (tools/list) to those the principal may call:
