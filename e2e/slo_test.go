@@ -43,7 +43,7 @@ type laEvent struct {
 // as they reached a local Application Insights ingestion endpoint (the same,
 // in the same order, as the audit lines on stdout), converts them to the
 // AppEvents rows Log Analytics stores, and reads each tool's class from the
-// "tool policy" line on stderr. With -update it writes both to
+// "policy" line on stderr. With -update it writes both to
 // infra/kql/testdata (appevents.json, tools.json); otherwise it checks that
 // the files still hold what the binary emits: the same event fields, the same
 // outcomes in the same order, the same tool classes. So the evidence the
@@ -156,29 +156,21 @@ func laEvents(envs []aitest.Envelope) []laEvent {
 	return out
 }
 
-// toolClasses reads each tool's class from the "tool policy" line the server
-// logs at start ("get_snippet": "read: user needs ...").
+// toolClasses reads each tool's class from the "policy" line the server
+// logs at start ("tools": {"get_snippet": "read", ...}).
 func toolClasses(t *testing.T, stderr string) map[string]string {
 	t.Helper()
 	for _, line := range strings.Split(stderr, "\n") {
 		var l struct {
-			Msg    string            `json:"msg"`
-			Policy map[string]string `json:"policy"`
+			Msg   string            `json:"msg"`
+			Tools map[string]string `json:"tools"`
 		}
-		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "tool policy" {
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "policy" || len(l.Tools) == 0 {
 			continue
 		}
-		out := map[string]string{}
-		for tool, rule := range l.Policy {
-			class, _, ok := strings.Cut(rule, ":")
-			if !ok {
-				t.Fatalf("tool policy for %s: %q has no class", tool, rule)
-			}
-			out[tool] = class
-		}
-		return out
+		return l.Tools
 	}
-	t.Fatalf("no tool policy line in the server log:\n%s", stderr)
+	t.Fatalf("no policy line with the tools' classes in the server log:\n%s", stderr)
 	return nil
 }
 

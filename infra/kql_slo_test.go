@@ -213,6 +213,10 @@ func sloCases() []sloCase {
 		// Unknown or unowned agents.
 		{name: "e2e agents, known to the deployment, are quiet", rule: "unknown-agents", knownAgents: known},
 		{name: "no inventory field and no known list fires", rule: "unknown-agents", fire: true},
+		// Events from a server without the inventory fields (older
+		// versions): a missing field is not_checked, never registered.
+		{name: "no inventory field, an owner and no known list fires", rule: "unknown-agents", fire: true,
+			events: chain(dropField(all, "agent_inventory"), setWhere(all, "agent_owner", "platform-team"))},
 		{name: "registered with owners is quiet without a list", rule: "unknown-agents",
 			events: chain(setWhere(all, "agent_inventory", "registered"), setWhere(all, "agent_owner", "platform-team"))},
 		{name: "an unregistered agent fires", rule: "unknown-agents", knownAgents: known, fire: true, events: setFirst(isTool("whoami"), "agent_inventory", "unregistered")},
@@ -515,6 +519,18 @@ func chain(fs ...func([]map[string]any) []map[string]any) func([]map[string]any)
 func drop(p rowPred) func([]map[string]any) []map[string]any {
 	return func(rows []map[string]any) []map[string]any {
 		return slices.DeleteFunc(rows, p)
+	}
+}
+
+// dropField removes the property k from the rows p matches.
+func dropField(p rowPred, k string) func([]map[string]any) []map[string]any {
+	return func(rows []map[string]any) []map[string]any {
+		for _, r := range rows {
+			if p(r) {
+				delete(r["Properties"].(map[string]any), k)
+			}
+		}
+		return rows
 	}
 }
 

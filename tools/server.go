@@ -107,9 +107,11 @@ func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	if more != nil {
 		all = append(all, more(s)...)
 	}
+	classes := map[string]policy.Class{}
 	for _, t := range all {
 		s.tools[t.spec.Name] = t
 		po.Tools[t.spec.Name] = policy.Tool{Class: t.class, Delegates: t.delegates}
+		classes[t.spec.Name] = t.class
 	}
 	e, err := policy.NewEngine(po)
 	if err != nil {
@@ -117,8 +119,9 @@ func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	}
 	s.engine = e
 	// The effective policy, once at start: its digest (also in every audit
-	// event), rule count and inventory mode, and the rules an operator added.
-	s.log.Info("policy", "policy", e, "added", added(e.Rules()))
+	// event), rule count and inventory mode, each tool's class, and the
+	// rules an operator added.
+	s.log.Info("policy", "policy", e, "tools", classes, "added", added(e.Rules()))
 	s.mcp = s.build(o.Version, timeout)
 	return s, nil
 }
