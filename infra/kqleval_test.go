@@ -12,9 +12,10 @@ package infra
 //   - sources: a table name, a let-bound table, `datatable(col:type, ...)[...]`,
 //     `union [isfuzzy=true] t1, t2, ...` (isfuzzy skips a table that does not exist);
 //   - operators: where, extend, project, summarize ... [by ...],
-//     join kind=inner|leftouter (...) on col | $left.a == $right.b, order by / sort by, take;
-//   - aggregations: count(), countif(), sum(), avg(), min(), max(), dcount(),
-//     dcountif(), percentile(x, p);
+//     join kind=inner|leftouter (...) on col | $left.a == $right.b,
+//     order by / sort by col [asc|desc], ... (several keys), take;
+//   - aggregations: count(), countif(), sum(), avg(), min(), max() (of numbers
+//     or of datetimes), dcount(), dcountif(), percentile(x, p), make_set(x [, n]);
 //   - scalars: literals (string, verbatim @"...", number, timespan such as 1h,
 //     true/false), dynamic([...]), ==, !=, <, <=, >, >=, =~, !~, in, !in,
 //     contains, !contains, startswith, and, or, not(), + - * /, x["key"], x.key, and the
@@ -27,15 +28,22 @@ package infra
 // empty strings, `in` is case-sensitive and `=~`/contains are not, bin floors to
 // a multiple of its size from the epoch, percentile returns the nearest-rank
 // value (Kusto's is a T-Digest estimate, equal to it on the small inputs here),
-// a join's right column whose name is already on the left gets the suffix 1.
+// a join's right column whose name is already on the left gets the suffix 1,
+// order by sorts desc unless told asc, key by key, make_set returns a dynamic
+// array of distinct values (in first-seen order here; Kusto leaves the order
+// undefined) of at most n elements, skipping nulls and empty strings (the
+// string type has no null: empty is its missing value), and tostring of a
+// dynamic array or bag is its JSON text.
 // Anything else is an error, never a silent guess: a query that leaves the
 // subset fails its test until the evaluator learns the construct.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -248,11 +256,12 @@ type (
 		right        tabular
 		left, right2 []string
 	}
-	orderOp struct {
+	orderKey struct {
 		col  string
 		desc bool
 	}
-	takeOp struct{ n int }
+	orderOp struct{ keys []orderKey }
+	takeOp  struct{ n int }
 )
 
 type letStmt struct {
@@ -601,17 +610,23 @@ func (p *kqlParser) operator() (op, error) {
 		if err := p.expect("by"); err != nil {
 			return nil, err
 		}
-		c, err := p.ident()
-		if err != nil {
-			return nil, err
+		o := &orderOp{}
+		for {
+			c, err := p.ident()
+			if err != nil {
+				return nil, err
+			}
+			k := orderKey{col: c, desc: true} // Kusto's default is desc
+			if p.accept("asc") {
+				k.desc = false
+			} else {
+				p.accept("desc")
+			}
+			o.keys = append(o.keys, k)
+			if !p.accept(",") {
+				return o, nil
+			}
 		}
-		o := &orderOp{col: c, desc: true}
-		if p.accept("asc") {
-			o.desc = false
-		} else {
-			p.accept("desc")
-		}
-		return o, nil
 	case "take", "limit":
 		t := p.next()
 		if t.kind != tNumber {
@@ -958,13 +973,24 @@ func (s *kqlScope) apply(o op, in *kqlTable) (*kqlTable, error) {
 	case *joinOp:
 		return s.join(o, in)
 	case *orderOp:
+		for _, k := range o.keys {
+			if !slices.Contains(in.cols, k.col) {
+				return nil, fmt.Errorf("order by: no column named %s", k.col)
+			}
+		}
 		out := &kqlTable{cols: in.cols, rows: append([]map[string]any(nil), in.rows...)}
 		sort.SliceStable(out.rows, func(i, j int) bool {
-			c := compare(out.rows[i][o.col], out.rows[j][o.col])
-			if o.desc {
-				return c > 0
+			for _, k := range o.keys {
+				c := compare(out.rows[i][k.col], out.rows[j][k.col])
+				if c == 0 {
+					continue
+				}
+				if k.desc {
+					return c > 0
+				}
+				return c < 0
 			}
-			return c < 0
+			return false
 		})
 		return out, nil
 	case *takeOp:
@@ -977,7 +1003,10 @@ func (s *kqlScope) apply(o op, in *kqlTable) (*kqlTable, error) {
 	return nil, fmt.Errorf("unknown operator %T", o)
 }
 
-var aggregations = map[string]bool{"count": true, "countif": true, "sum": true, "avg": true, "min": true, "max": true, "dcount": true, "dcountif": true, "percentile": true}
+var aggregations = map[string]bool{"count": true, "countif": true, "sum": true, "avg": true, "min": true, "max": true, "dcount": true, "dcountif": true, "percentile": true, "make_set": true}
+
+// makeSetMax is make_set's default and largest maxSize.
+const makeSetMax = 1048576
 
 func (s *kqlScope) summarize(o *summOp, in *kqlTable) (*kqlTable, error) {
 	type group struct {
@@ -1051,7 +1080,21 @@ func (s *kqlScope) aggregate(x expr, rows []map[string]any) (any, error) {
 		return b, err
 	}
 	var nums []float64
+	var times []time.Time
 	distinct := map[string]bool{}
+	set := []any{}
+	limit := makeSetMax
+	if c.name == "make_set" && len(c.args) > 1 {
+		v, err := s.eval(c.args[1], nil)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := v.(float64)
+		if !ok || f < 1 || f != math.Trunc(f) {
+			return nil, fmt.Errorf("make_set: maxSize must be a positive whole number, got %v", v)
+		}
+		limit = int(math.Min(f, makeSetMax))
+	}
 	n := 0
 	for _, r := range rows {
 		switch c.name {
@@ -1082,6 +1125,32 @@ func (s *kqlScope) aggregate(x expr, rows []map[string]any) (any, error) {
 			if v != nil {
 				distinct[fmt.Sprintf("%T:%v", v, v)] = true
 			}
+		case "make_set":
+			v, err := arg(r, 0)
+			if err != nil {
+				return nil, err
+			}
+			switch v.(type) {
+			case []any, map[string]any:
+				return nil, fmt.Errorf("make_set of a dynamic %T is not in the evaluated subset", v)
+			}
+			if v == nil || v == "" {
+				continue
+			}
+			if k := fmt.Sprintf("%T:%v", v, v); !distinct[k] && len(set) < limit {
+				distinct[k] = true
+				set = append(set, v)
+			}
+		case "min", "max":
+			v, err := arg(r, 0)
+			if err != nil {
+				return nil, err
+			}
+			if ts, ok := v.(time.Time); ok {
+				times = append(times, ts)
+			} else if f, ok := toNumber(v); ok {
+				nums = append(nums, f)
+			}
 		default:
 			v, err := arg(r, 0)
 			if err != nil {
@@ -1097,6 +1166,20 @@ func (s *kqlScope) aggregate(x expr, rows []map[string]any) (any, error) {
 		return float64(n), nil
 	case "dcount", "dcountif":
 		return float64(len(distinct)), nil
+	case "make_set":
+		return set, nil
+	}
+	if len(times) > 0 {
+		if len(nums) > 0 {
+			return nil, fmt.Errorf("%s over datetimes and numbers", c.name)
+		}
+		m := times[0]
+		for _, ts := range times[1:] {
+			if (c.name == "min") == ts.Before(m) {
+				m = ts
+			}
+		}
+		return m, nil
 	}
 	if len(nums) == 0 {
 		if c.name == "sum" {
@@ -1603,6 +1686,12 @@ func toString(v any) string {
 		return strconv.FormatBool(v)
 	case time.Time:
 		return v.UTC().Format("2006-01-02T15:04:05.0000000Z")
+	case []any, map[string]any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
 	}
 	return fmt.Sprint(v)
 }

@@ -65,6 +65,27 @@ func TestKQLEvaluator(t *testing.T) {
 		{"ago and datetime arithmetic", `AppEvents | where TimeGenerated > ago(1h) | summarize n = count()`, "n=2"},
 		{"order by desc and take", `AppEvents | extend l = todouble(Properties.latency_ms) | order by l desc | take 2 | project l`, "l=40\nl=30"},
 		{"startswith", `AppEvents | where tostring(Properties.tool_name) startswith "get" | summarize n = count()`, "n=2"},
+		{"make_set is distinct and skips empty strings", `AppEvents | summarize tools = make_set(tostring(Properties.tool_name))`,
+			`tools=["get_snippet","save_snippet","list_snippets"]`},
+		{"make_set keeps at most maxSize values", `AppEvents | summarize tools = make_set(tostring(Properties.tool_name), 2)`,
+			`tools=["get_snippet","save_snippet"]`},
+		{"make_set skips nulls and keeps numbers", `AppEvents | summarize none = make_set(toint(Properties.missing)), ms = make_set(toint(Properties.latency_ms))`,
+			`none=[] ms=[10,30,20,40,0]`},
+		{"make_set over no rows is an empty array", `AppEvents | where Name == "none" | summarize s = make_set(Name)`, `s=[]`},
+		{"summarize by several keys", `AppEvents | summarize n = count(), tools = make_set(tostring(Properties.tool_name)) by code = tostring(Properties.result_code), hour = bin(TimeGenerated, 1h)`,
+			"code=ok hour=2026-12-01T10:00:00.0000000Z n=2 tools=[\"get_snippet\"]\n" +
+				"code=denied hour=2026-12-01T10:00:00.0000000Z n=1 tools=[\"save_snippet\"]\n" +
+				"code=ok hour=2026-12-01T11:00:00.0000000Z n=1 tools=[\"list_snippets\"]\n" +
+				"code=unauthenticated hour=2026-12-01T11:00:00.0000000Z n=1 tools=[]"},
+		{"min and max of datetimes", `AppEvents | summarize first = min(TimeGenerated), last = max(TimeGenerated) by code = tostring(Properties.result_code)`,
+			"code=ok first=2026-12-01T10:00:00.0000000Z last=2026-12-01T11:10:00.0000000Z\n" +
+				"code=denied first=2026-12-01T10:10:00.0000000Z last=2026-12-01T10:10:00.0000000Z\n" +
+				"code=unauthenticated first=2026-12-01T11:15:00.0000000Z last=2026-12-01T11:15:00.0000000Z"},
+		{"min of datetimes over no rows is null", `AppEvents | where Name == "none" | summarize first = min(TimeGenerated)`, "first=<null>"},
+		{"order by several keys, asc then desc", `AppEvents | extend code = tostring(Properties.result_code), l = todouble(Properties.latency_ms) | order by code asc, l desc | project code, l`,
+			"code=denied l=20\ncode=ok l=40\ncode=ok l=30\ncode=ok l=10\ncode=unauthenticated l=0"},
+		{"order by is desc unless told asc, key by key", `AppEvents | extend code = tostring(Properties.result_code), l = todouble(Properties.latency_ms) | sort by code, l asc | project code, l`,
+			"code=unauthenticated l=0\ncode=ok l=10\ncode=ok l=30\ncode=ok l=40\ncode=denied l=20"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := runKQL(tc.query, evalEnv())
@@ -90,6 +111,10 @@ func TestKQLEvaluatorRefuses(t *testing.T) {
 		{"type mismatch", `AppEvents | where Name == 1`, "== between string and float64"},
 		{"aggregation outside summarize", `AppEvents | extend n = count()`, "outside summarize"},
 		{"trailing text", `AppEvents | take 1 )`, "unexpected text"},
+		{"make_set maxSize zero", `AppEvents | summarize s = make_set(Name, 0)`, "maxSize must be a positive whole number"},
+		{"make_set of a dynamic value", `AppEvents | summarize s = make_set(Properties)`, "make_set of a dynamic"},
+		{"min over datetimes and numbers", `AppEvents | summarize m = min(iff(tostring(Properties.result_code) == "ok", TimeGenerated, todouble(1)))`, "min over datetimes and numbers"},
+		{"order by an unknown column", `AppEvents | order by Name asc, calls desc`, "order by: no column named calls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runKQL(tc.query, evalEnv())
