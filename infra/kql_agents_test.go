@@ -44,16 +44,13 @@ func agentsCases() []agentsCase {
 	return []agentsCase{
 		{
 			// The e2e server runs without an agent inventory: every agent is
-			// "not checked". The refused call (a malformed token, so no actor
-			// and no inventory field) is listed as ownerless with an empty
-			// actor_id: agents.kql, unlike unknown_agents.kql, keeps
-			// unauthenticated calls.
+			// "not checked". The refused call (a malformed token: no actor,
+			// no inventory field) is left out: it names no agent.
 			name: "e2e run",
 			rows: func(golden []map[string]any, _ time.Time) []map[string]any { return golden },
 			want: []agentsWant{
 				{"not checked", e2eAgent, "", "", 7, 1, `["user","app"]`},
 				{"not checked", e2eApproverApp, "", "", 2, 0, `["user"]`},
-				{"ownerless", "", "", "", 1, 0, `[]`},
 			},
 		},
 		{
@@ -211,6 +208,7 @@ func TestAgentsQueryFixtures(t *testing.T) {
 		{"not checked trusted", `inventory == "not_checked", "not checked",`, `inventory == "not_checked", "registered",`},
 		{"refusals not counted", `denied = countif(result_code == "denied"),`, `denied = countif(result_code == "deny"),`},
 		{"order by status only", "| order by status asc, calls desc", "| order by status asc"},
+		{"refused tokens kept", "| where tostring(Properties.result_code) != \"unauthenticated\"\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			planted := mustReplace(t, src, tc.old, tc.new)
