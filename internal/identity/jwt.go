@@ -109,7 +109,9 @@ type JWTAuthenticator struct {
 	skew        time.Duration
 	now         func() time.Time
 	cacheMaxAge time.Duration
-	keys        *jwksCache
+	keys        atomic.Pointer[jwksCache] // nil until discovery and the first key fetch succeeded
+	ready       chan struct{}             // closed when keys is set
+	startErr    atomic.Pointer[error]     // the last failed start attempt, for the 503's log
 	cache       *jwtCache
 
 	verifications atomic.Int64 // signature checks performed; tests read it
@@ -148,8 +150,55 @@ func (cfg JWTConfig) Validate() error {
 // and fetches its keys. It fails when the issuer is unreachable or its
 // metadata disagrees with the configuration.
 func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
+	a, start, err := newJWT(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// StartJWT checks the configuration and returns at once; discovery and the
+// first key fetch run in the background, retried with backoff until they
+// succeed or ctx ends, so that start-up does not wait for the issuer. Until
+// keys are there, Authenticate waits for them (at most jwtStartWait, and no
+// longer than the request's context) and otherwise fails with an error that
+// is not a RejectError (prm answers 503 with Retry-After): a request is never
+// let through unauthenticated.
+func StartJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
+	a, start, err := newJWT(cfg)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+			err := start(ctx)
+			if err == nil {
+				return
+			}
+			a.startErr.Store(&err)
+			cmp.Or(cfg.Logger, slog.Default()).Warn("jwt issuer not ready; retrying", "issuer", cfg.Issuer, "error", err, "retry_in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+	}()
+	return a, nil
+}
+
+// jwtStartWait bounds how long a request that arrives before the issuer's
+// keys waits for them.
+const jwtStartWait = 5 * time.Second
+
+// newJWT builds the authenticator without keys and returns the function
+// that discovers the issuer and fetches its keys once.
+func newJWT(cfg JWTConfig) (*JWTAuthenticator, func(context.Context) error, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("jwt: %w", err)
+		return nil, nil, fmt.Errorf("jwt: %w", err)
 	}
 	a := &JWTAuthenticator{
 		issuer:      cfg.Issuer,
@@ -159,6 +208,7 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
 		skew:        jwtDuration(cfg.Skew, DefaultJWTSkew),
 		now:         cfg.Now,
 		cacheMaxAge: jwtDuration(cfg.CacheMaxAge, DefaultJWTCacheMaxAge),
+		ready:       make(chan struct{}),
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -173,25 +223,50 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWTAuthenticator, error) {
 	if client == nil {
 		client = &http.Client{Timeout: jwtFetchTimeout, CheckRedirect: jwtCheckRedirect}
 	}
-	// Entra publishes the multi-tenant metadata (whose issuer carries the
-	// placeholder) under "organizations".
-	base := strings.ReplaceAll(cfg.Issuer, TenantPlaceholder, "organizations")
-	jwksURI, err := oidcDiscover(ctx, client, base, cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+	start := func(ctx context.Context) error {
+		// Entra publishes the multi-tenant metadata (whose issuer carries the
+		// placeholder) under "organizations".
+		base := strings.ReplaceAll(cfg.Issuer, TenantPlaceholder, "organizations")
+		jwksURI, err := oidcDiscover(ctx, client, base, cfg.Issuer)
+		if err != nil {
+			return fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+		}
+		keys := &jwksCache{
+			client:     client,
+			uri:        jwksURI,
+			now:        a.now,
+			minRefresh: jwtDuration(cfg.KeyRefreshInterval, DefaultKeyRefreshInterval),
+			maxAge:     jwtDuration(cfg.KeyMaxAge, DefaultKeyMaxAge),
+			log:        cmp.Or(cfg.Logger, slog.Default()),
+		}
+		if err := keys.load(ctx); err != nil {
+			return fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+		}
+		a.keys.Store(keys)
+		close(a.ready)
+		return nil
 	}
-	a.keys = &jwksCache{
-		client:     client,
-		uri:        jwksURI,
-		now:        a.now,
-		minRefresh: jwtDuration(cfg.KeyRefreshInterval, DefaultKeyRefreshInterval),
-		maxAge:     jwtDuration(cfg.KeyMaxAge, DefaultKeyMaxAge),
-		log:        cmp.Or(cfg.Logger, slog.Default()),
+	return a, start, nil
+}
+
+// keySet returns the issuer's keys, waiting for StartJWT's background start
+// when they are not there yet.
+func (a *JWTAuthenticator) keySet(ctx context.Context) (*jwksCache, error) {
+	if k := a.keys.Load(); k != nil {
+		return k, nil
 	}
-	if err := a.keys.load(ctx); err != nil {
-		return nil, fmt.Errorf("jwt issuer %s: %w", cfg.Issuer, err)
+	t := time.NewTimer(jwtStartWait)
+	defer t.Stop()
+	select {
+	case <-a.ready:
+		return a.keys.Load(), nil
+	case <-ctx.Done():
+	case <-t.C:
 	}
-	return a, nil
+	if p := a.startErr.Load(); p != nil {
+		return nil, fmt.Errorf("jwt issuer %s: keys not loaded yet: %w", a.issuer, *p)
+	}
+	return nil, fmt.Errorf("jwt issuer %s: keys not loaded yet", a.issuer)
 }
 
 func jwtDuration(d, def time.Duration) time.Duration {
@@ -410,7 +485,11 @@ func (a *JWTAuthenticator) verify(ctx context.Context, raw string, now time.Time
 		return Identity{}, none, jwtReject(jwtReasonType)
 	}
 
-	keys, err := a.keys.find(ctx, h.KeyID)
+	ks, err := a.keySet(ctx)
+	if err != nil {
+		return Identity{}, none, err
+	}
+	keys, err := ks.find(ctx, h.KeyID)
 	if err != nil {
 		return Identity{}, none, fmt.Errorf("jwt issuer %s: %w", a.issuer, err)
 	}

@@ -323,7 +323,7 @@ func TestJWTBogusKidFloodIsRateLimited(t *testing.T) {
 	if got := iss.JWKSHits(); got != 2 {
 		t.Fatalf("JWKS fetched %d times after one interval, want 2", got)
 	}
-	if got := a.keys.fetchCount(); got != 2 {
+	if got := a.keys.Load().fetchCount(); got != 2 {
 		t.Fatalf("validator fetched %d times, want 2", got)
 	}
 }
