@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -290,14 +291,19 @@ func jwtCheckRedirect(req *http.Request, via []*http.Request) error {
 // another error only when the issuer's keys cannot be fetched (a server-side
 // failure).
 func (a *JWTAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
-	raw, err := bearerToken(r.Header)
+	raw, err := bearerValue(r.Header)
 	if err != nil {
 		return nil, err
 	}
 	now := a.now()
-	digest := sha256.Sum256([]byte(raw))
+	digest := tokenKey(raw)
 	if id, ok := a.cache.get(digest, now); ok {
+		// Only a token of exactly these bytes (its SHA-256) can be in the
+		// cache, and it passed every check below, its bytes too.
 		return a.finish(id, raw), nil
+	}
+	if err := checkTokenBytes(raw); err != nil {
+		return nil, err
 	}
 	id, until, err := a.verify(r.Context(), raw, now)
 	if err != nil {
@@ -310,13 +316,46 @@ func (a *JWTAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
 	return a.finish(id, raw), nil
 }
 
-// finish hands out a copy, so no caller can change what the cache holds.
+// tokenKey is a token's cache key: its SHA-256, so that only the same bytes
+// find an entry. Sum256 reads the string in place: it only reads its
+// input, and converting the token to a []byte first copied it (about 1 KiB,
+// the lookup's largest allocation).
+func tokenKey(raw string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
+
+// handout is what finish allocates: the identity and, when they fit, the
+// strings of its lists, in one allocation instead of one per list.
+type handout struct {
+	id   Identity
+	strs [8]string
+}
+
+// finish hands out a copy, so no caller can change what the cache holds:
+// the lists are copied too, each with its capacity at its length, so that
+// an append by the caller never writes into the next list.
 func (a *JWTAuthenticator) finish(id Identity, raw string) *Identity {
-	id.Scopes = slices.Clone(id.Scopes)
-	id.Roles = slices.Clone(id.Roles)
-	id.Facets.Actor = slices.Clone(id.Facets.Actor)
-	id.Facets.Subject = slices.Clone(id.Facets.Subject)
-	return id.WithBearerToken(raw)
+	h := &handout{id: id}
+	h.id.bearerToken = raw
+	var strs []string
+	if n := len(id.Scopes) + len(id.Roles) + len(id.Facets.Actor) + len(id.Facets.Subject); n <= len(h.strs) {
+		strs = h.strs[:0]
+	} else {
+		strs = make([]string, 0, n)
+	}
+	clone := func(s []string) []string {
+		if s == nil {
+			return nil
+		}
+		i := len(strs)
+		strs = append(strs, s...)
+		return strs[i:len(strs):len(strs)]
+	}
+	h.id.Scopes = clone(id.Scopes)
+	h.id.Roles = clone(id.Roles)
+	h.id.Facets.Actor = clone(id.Facets.Actor)
+	h.id.Facets.Subject = clone(id.Facets.Subject)
+	return &h.id
 }
 
 func jwtReject(reason string) error { return &RejectError{Reason: reason} }
@@ -324,6 +363,19 @@ func jwtReject(reason string) error { return &RejectError{Reason: reason} }
 // bearerToken extracts the token from exactly one Authorization header with
 // the Bearer scheme (any case): the one reading of that header, in every mode.
 func bearerToken(h http.Header) (string, error) {
+	token, err := bearerValue(h)
+	if err != nil {
+		return "", err
+	}
+	if err := checkTokenBytes(token); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// bearerValue is bearerToken without the check of the token's bytes, which
+// a token found in the verification cache has passed already.
+func bearerValue(h http.Header) (string, error) {
 	values := h.Values("Authorization")
 	switch {
 	case len(values) == 0:
@@ -343,15 +395,28 @@ func bearerToken(h http.Header) (string, error) {
 	case len(token) > jwtMaxTokenBytes:
 		return "", jwtReject(jwtReasonTooLarge)
 	}
-	for i := 0; i < len(token); i++ {
-		// A compact JWS is base64url segments joined by dots.
-		c := token[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return "", jwtReject(jwtReasonMalformed)
-		}
-	}
 	return token, nil
 }
+
+// checkTokenBytes rejects a token with a byte a compact JWS cannot contain.
+func checkTokenBytes(token string) error {
+	for i := 0; i < len(token); i++ {
+		if !tokenByte[token[i]] {
+			return jwtReject(jwtReasonMalformed)
+		}
+	}
+	return nil
+}
+
+// tokenByte says which bytes a compact JWS may contain: base64url segments
+// joined by dots. A table: one load per byte; the comparisons it replaces
+// took about a quarter of a cached lookup's time (which now skips the check).
+var tokenByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	return t
+}()
 
 // jwtClaims are the token claims this server reads.
 type jwtClaims struct {
