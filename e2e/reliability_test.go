@@ -416,7 +416,8 @@ func TestShutdownUnderLoad(t *testing.T) {
 		switch {
 		case r.Err == nil && r.ok():
 			answered++
-			if _, sum := audit.ArgumentsDigest(d.args); evs[sum] != 1 {
+			sent, _ := json.Marshal(d.args) // the arguments' bytes as tool() sent them
+			if _, sum := audit.ReceivedArgumentsDigest(sent); evs[sum] != 1 {
 				t.Errorf("answered call %s has %d audit events, want 1", d.args["snippetname"], evs[sum])
 			}
 		case r.Err == nil:

@@ -3,12 +3,16 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/snippets-mcp/server/internal/audit"
+	"github.com/snippets-mcp/server/internal/identity/authtest"
 )
 
 // TestStartupRefusesBadConfig: a configuration mistake stops the server at
@@ -24,7 +28,11 @@ func TestStartupRefusesBadConfig(t *testing.T) {
 		{[]string{store, "MCP_AUTH_MODE=anonymous"}, "MCP_AUTH_MODE:"},
 		{[]string{store, "MCP_AUTH_MODE=dev", "MCP_LISTEN_HOST=0.0.0.0"}, "MCP_AUTH_MODE: dev mode"},
 		{[]string{"MCP_AUTH_MODE=dev"}, "SNIPPETS_STORAGE:"},
-		{[]string{store, "MCP_AUTH_MODE=jwt", "MCP_AUTH_AUDIENCE=x", "MCP_AUTH_ISSUER=http://127.0.0.1:1/t/v2.0"}, "MCP_AUTH_ISSUER:"},
+		// An issuer that is not a URL stops the start; one that is only
+		// unreachable does not (the keys are fetched in the background):
+		// TestUnreachableIssuerRefuses503.
+		{[]string{store, "MCP_AUTH_MODE=jwt", "MCP_AUTH_AUDIENCE=x", "MCP_AUTH_ISSUER=not a url"}, "MCP_AUTH_ISSUER:"},
+		{[]string{store, "MCP_AUTH_MODE=jwt", "MCP_AUTH_AUDIENCE=x", "MCP_AUTH_ISSUER=http://issuer.example/t/v2.0"}, "MCP_AUTH_ISSUER:"},
 		{[]string{store, "MCP_AUTH_MODE=dev", "MCP_TOOL_POLICY=/nonexistent/policy.json"}, "MCP_TOOL_POLICY:"},
 		{[]string{store, "MCP_AUTH_MODE=dev", "APPLICATIONINSIGHTS_CONNECTION_STRING=garbage"}, "APPLICATIONINSIGHTS_CONNECTION_STRING:"},
 		{[]string{store, "MCP_AUTH_MODE=easyauth"}, "MCP_AUTH_MODE: easyauth trusts"},
@@ -51,6 +59,46 @@ func TestStartupRefusesBadConfig(t *testing.T) {
 		if strings.Contains(string(out), "s3cr3t") {
 			t.Errorf("env %v: the error repeats a secret value", c.env)
 		}
+	}
+}
+
+// TestUnreachableIssuerRefuses503: in jwt mode the server listens without
+// waiting for the issuer's discovery and keys. While they cannot be fetched,
+// a request with a bearer token waits for them briefly and is then refused
+// with 503 and Retry-After (never answered, never 401, which would make the
+// client drop a token that may be fine), and the refusal is audited.
+func TestUnreachableIssuerRefuses503(t *testing.T) {
+	t.Parallel()
+	const issuer = "http://127.0.0.1:1/t/v2.0" // nothing listens on port 1
+	// A well-formed signed token naming that issuer: only the keys the
+	// server cannot fetch stand between it and an answer.
+	tok := authtest.NewIssuer(t).Mint(t, authtest.Claims{Issuer: issuer})
+	srv := startServer(t, "MCP_AUTH_MODE=jwt", "MCP_AUTH_ISSUER="+issuer,
+		"MCP_AUTH_AUDIENCE="+authtest.Audience, "SNIPPETS_STORAGE=UseDevelopmentStorage=true")
+	whoami := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+	for _, body := range []string{pingBody, whoami} {
+		start := time.Now()
+		resp, b := post(t, srv.MCPURL(), body, append([]string{"Mcp-Protocol-Version", "2025-06-18"}, bearer(tok)...)...)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: status %d, Retry-After %q, want 503 with Retry-After: %s",
+				body, resp.StatusCode, resp.Header.Get("Retry-After"), b)
+		}
+		if strings.Contains(string(b), "jsonrpc") {
+			t.Errorf("%s: the 503 carries an MCP answer: %s", body, b)
+		}
+		t.Logf("%s: 503 after %s", body, time.Since(start).Round(time.Millisecond))
+	}
+	evs := waitEvents(t, srv, 2)
+	if len(evs) < 2 {
+		t.Errorf("%d audit events for 2 refused requests", len(evs))
+	}
+	for _, e := range evs {
+		if e.ResultCode != audit.ResultUnavailable || e.CallerIdentity != "" || e.ToolName != "" {
+			t.Errorf("audit event %+v, want %q without identity or tool", e, audit.ResultUnavailable)
+		}
+	}
+	if !strings.Contains(srv.Stderr(), `"msg":"jwt issuer not ready; retrying"`) {
+		t.Errorf("no JSON log line says the issuer is not ready:\n%s", srv.Stderr())
 	}
 }
 

@@ -43,7 +43,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout, st
 	if err != nil {
 		return nil, err
 	}
-	authn, meta, err := authenticator(ctx, cfg)
+	authn, meta, err := authenticator(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func routes(cfg *config.Config, log *slog.Logger, blob *azblob.Client, meta *prm
 }
 
 // authenticator picks the identity source for the configured mode.
-func authenticator(ctx context.Context, cfg *config.Config) (identity.Authenticator, *prm.Metadata, error) {
+func authenticator(ctx context.Context, cfg *config.Config, log *slog.Logger) (identity.Authenticator, *prm.Metadata, error) {
 	meta := &prm.Metadata{ResourceURL: cfg.ResourceURL, Scopes: cfg.Scopes}
 	switch cfg.AuthMode {
 	case config.AuthDev:
@@ -228,9 +228,14 @@ func authenticator(ctx context.Context, cfg *config.Config) (identity.Authentica
 		// A multi-tenant issuer names its tenant per token; clients are sent
 		// to Entra's "organizations" authority, which signs in any of them.
 		meta.AuthorizationServers = []string{strings.Replace(cfg.JWT.Issuer, identity.TenantPlaceholder, "organizations", 1)}
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		j, err := identity.NewJWT(sctx, cfg.JWT)
+		// Discovery and keys are fetched in the background: start-up does not
+		// wait for the issuer, and a request that arrives before the keys
+		// waits for them briefly or gets 503, never an unchecked pass.
+		// The retries and key refresh failures are logged with the server's
+		// other lines.
+		jcfg := cfg.JWT
+		jcfg.Logger = log
+		j, err := identity.StartJWT(ctx, jcfg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("MCP_AUTH_ISSUER: %w", err)
 		}

@@ -126,11 +126,15 @@ type target struct {
 	method mcp.MCPMethod
 	name   string
 	args   any
+	// received, when set, are the arguments' bytes as the client sent them
+	// (a tools/call from the wire): the event digests those, not args.
+	received []byte
 }
 
 func (s *Server) callTarget(req *mcp.CallToolRequest) target {
 	_, known := s.tools[req.Params.Name]
-	return target{method: mcp.MethodToolsCall, name: audit.Name(req.Params.Name, known), args: req.Params.Arguments}
+	return target{method: mcp.MethodToolsCall, name: audit.Name(req.Params.Name, known), args: req.Params.Arguments,
+		received: req.Params.RawArguments}
 }
 
 // readTarget names the prompt or resource template a read used.
@@ -211,6 +215,10 @@ func (s *Server) record(ctx context.Context, t target, code audit.ResultCode, ms
 	if c.authzMode != "" {
 		e.AuthorizationMode = c.authzMode
 	}
-	e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ArgumentsDigest(t.args)
+	if t.received != nil {
+		e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ReceivedArgumentsDigest(t.received)
+	} else {
+		e.ArgumentsBytes, e.ArgumentsSHA256 = audit.ArgumentsDigest(t.args)
+	}
 	s.auditor.Record(e)
 }

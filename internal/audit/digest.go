@@ -110,6 +110,20 @@ func ArgumentsDigest(args any) (int, string) {
 	return len(canon), hex.EncodeToString(sum[:])
 }
 
+// ReceivedArgumentsDigest returns the size and the SHA-256 (hex) of a tool
+// call's arguments exactly as the client sent them: the bytes of the
+// "arguments" value in the request, not re-encoded. Absent arguments (empty,
+// or JSON null) give (0, ""). It is what a tools/call event records: hashing
+// what arrived costs a pass over the bytes, where ArgumentsDigest decodes and
+// encodes them again.
+func ReceivedArgumentsDigest(raw []byte) (int, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, ""
+	}
+	sum := sha256.Sum256(raw)
+	return len(raw), hex.EncodeToString(sum[:])
+}
+
 // canonicalJSON re-encodes raw with sorted keys and no spaces; input that is
 // not one JSON value is returned unchanged. null and empty give nil.
 func canonicalJSON(raw []byte) []byte {

@@ -111,3 +111,17 @@ func TestArgumentsDigest(t *testing.T) {
 		t.Errorf("unencodable value: got (%d, %q), want (0, \"\")", n, h)
 	}
 }
+
+func TestReceivedArgumentsDigest(t *testing.T) {
+	for _, raw := range []string{`{"b": 1, "a":2}`, `{}`, `"not an object"`, "name=secret&x=1"} {
+		sum := sha256.Sum256([]byte(raw))
+		if n, h := ReceivedArgumentsDigest([]byte(raw)); n != len(raw) || h != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: got (%d, %s)", raw, n, h)
+		}
+	}
+	for _, empty := range []string{"", "null"} {
+		if n, h := ReceivedArgumentsDigest([]byte(empty)); n != 0 || h != "" {
+			t.Errorf("%q: got (%d, %q), want (0, \"\")", empty, n, h)
+		}
+	}
+}

@@ -70,6 +70,12 @@ func isRequest(body []byte) bool {
 	if post.Method == "" && post.ID != nil {
 		return false // a response: acknowledged or delivered to a pending server request
 	}
+	if post.ID != nil && string(post.ID) != "null" {
+		// The second decode sees the same last "id", not null: whatever else
+		// it finds (an error, another version), the answer is true. So a
+		// request, the common case, is decoded once.
+		return true
+	}
 	var msg struct {
 		JSONRPC string `json:"jsonrpc"`
 		Method  string `json:"method"`

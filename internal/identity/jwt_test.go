@@ -323,7 +323,7 @@ func TestJWTBogusKidFloodIsRateLimited(t *testing.T) {
 	if got := iss.JWKSHits(); got != 2 {
 		t.Fatalf("JWKS fetched %d times after one interval, want 2", got)
 	}
-	if got := a.keys.fetchCount(); got != 2 {
+	if got := a.keys.Load().fetchCount(); got != 2 {
 		t.Fatalf("validator fetched %d times, want 2", got)
 	}
 }
@@ -458,6 +458,16 @@ func TestJWTCachedIdentityCannotBeChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The lists share one allocation: an append to one never reaches the next.
+	for range 2 {
+		_ = append(id.Scopes, "Snippets.Approve")
+		if id.HasRole("Snippets.Approve") {
+			t.Fatal("an append to the scopes changed the roles")
+		}
+		if id, err = a.Authenticate(jwtRequest(tok)); err != nil { // the second round from the cache
+			t.Fatal(err)
+		}
+	}
 	id.Roles[0] = "Snippets.Approve"
 	again, err := a.Authenticate(jwtRequest(tok))
 	if err != nil {
@@ -555,5 +565,40 @@ func TestJWTTokenKinds(t *testing.T) {
 				t.Fatalf("app-only identity has scopes %v", id.Scopes)
 			}
 		})
+	}
+}
+
+// TestJWTCacheHitsOnlyTheSameBytes: once a token is cached, a token that
+// differs from it in any byte is checked in full (its bytes too, which the
+// cached path skips), and only the same bytes are served from the cache.
+func TestJWTCacheHitsOnlyTheSameBytes(t *testing.T) {
+	t.Parallel()
+	iss, a, _ := jwtSetup(t, nil)
+	tok := iss.Mint(t, authtest.Claims{})
+	if _, err := a.Authenticate(jwtRequest(tok)); err != nil {
+		t.Fatal(err)
+	}
+	// Another base64url character in the middle of the signature (the last
+	// one carries padding bits, which decoding may ignore).
+	i := len(tok) - 10
+	other := tok[:i] + map[bool]string{true: "A", false: "B"}[tok[i] != 'A'] + tok[i+1:]
+	for _, c := range []struct {
+		name, token, reason string
+	}{
+		{"a byte no token has, appended", tok + "!", jwtReasonMalformed},
+		{"a space inside", tok[:10] + " " + tok[10:], jwtReasonMalformed},
+		{"a non-ASCII byte in place of one", tok[:20] + "\xc3" + tok[21:], jwtReasonMalformed},
+		{"a signature byte changed", other, jwtReasonSignature},
+	} {
+		_, err := a.Authenticate(jwtRequest(c.token))
+		if re := (*RejectError)(nil); !errors.As(err, &re) || re.Reason != c.reason {
+			t.Errorf("%s: %v, want %q", c.name, err, c.reason)
+		}
+	}
+	if _, err := a.Authenticate(jwtRequest(tok)); err != nil {
+		t.Fatalf("the cached token: %v", err)
+	}
+	if got := a.verifications.Load(); got != 2 {
+		t.Fatalf("%d signature checks, want 2 (the token once, the changed signature once)", got)
 	}
 }
