@@ -421,7 +421,7 @@ func (r *Report) Markdown(w io.Writer) {
 				ratio(float64(Median(d)), float64(Median(c.Starts[PeerMCPGo]))))
 		}
 		p("")
-		p("The server starts in jwt mode, so it reads the issuer's discovery document and keys before it listens.")
+		p("The server starts in jwt mode: it listens at once and fetches the issuer's discovery document and keys in the background; the first initialize (which carries a token) waits for them.")
 	}
 	if mm := r.Memory; mm != nil {
 		p("")
