@@ -210,7 +210,7 @@ func (s *Server) record(ctx context.Context, t target, code audit.ResultCode, ms
 	setCaller(&e, id)
 	s.engine.Record(p, &e)
 	if id != nil {
-		s.seen.Touch(id.ClientID, e.Timestamp)
+		s.seen.touch(id.TenantID, id.ClientID, e.Timestamp)
 	}
 	if c.authzMode != "" {
 		e.AuthorizationMode = c.authzMode

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -35,7 +36,7 @@ type AgentRow struct {
 	Tools    []string          `json:"tools"`
 	Classes  []string          `json:"classes"`
 	CostTags map[string]string `json:"costTags,omitempty"`
-	LastSeen string            `json:"lastSeen,omitempty" jsonschema:"RFC 3339 time of its last call seen by this instance; the audit trail (infra/kql/agents.kql) has all instances"`
+	LastSeen string            `json:"lastSeen,omitempty" jsonschema:"RFC 3339 time of its last call from your tenant seen by this instance; the audit trail (infra/kql/agents.kql) has all instances"`
 }
 
 func (s *Server) listAgentsTool() tool {
@@ -43,7 +44,7 @@ func (s *Server) listAgentsTool() tool {
 		mcp.WithTitleAnnotation("List agents"),
 		mcp.WithDescription("The agent inventory this server enforces: every registered client app with its owner, "+
 			"review date, state, allowed tools or classes and cost tags, then client apps seen calling without an entry; "+
-			"each with its last call seen by this instance. For Snippets.Approve holders."),
+			"each with its last call from your tenant seen by this instance. For Snippets.Approve holders."),
 		mcp.WithReadOnlyHintAnnotation(true),
 		mcp.WithDestructiveHintAnnotation(false),
 		mcp.WithIdempotentHintAnnotation(true),
@@ -51,7 +52,7 @@ func (s *Server) listAgentsTool() tool {
 	), policy.ClassAdmin, s.listAgents)
 }
 
-func (s *Server) listAgents(_ context.Context, _ *identity.Identity, _ noArgs) (AgentsView, string, error) {
+func (s *Server) listAgents(_ context.Context, id *identity.Identity, _ noArgs) (AgentsView, string, error) {
 	inv := s.engine.Inventory()
 	v := AgentsView{Mode: string(inventory.NotChecked), Contact: inv.Contact(), PolicyDigest: s.engine.Digest(), Agents: []AgentRow{}}
 	if inv.Configured() {
@@ -59,7 +60,7 @@ func (s *Server) listAgents(_ context.Context, _ *identity.Identity, _ noArgs) (
 	}
 	var text strings.Builder
 	fmt.Fprintf(&text, "Agent inventory (%s), policy %s:", v.Mode, v.PolicyDigest)
-	for _, r := range inv.Report(s.seen) {
+	for _, r := range inv.Report(s.seen.of(id.TenantID)) {
 		row := AgentRow{ClientID: r.Agent.ClientID, Name: r.Agent.Name, Owner: r.Agent.Owner, Expires: r.Agent.Expires,
 			State: string(r.State), Tools: append([]string{}, r.Agent.Tools...), Classes: append([]string{}, r.Agent.Classes...),
 			CostTags: r.Agent.CostTags}
@@ -75,4 +76,37 @@ func (s *Server) listAgents(_ context.Context, _ *identity.Identity, _ noArgs) (
 		text.WriteString(" no agents listed and none seen.")
 	}
 	return v, text.String(), nil
+}
+
+// lastSeen keeps an inventory.LastSeen per tenant: an approver sees the
+// client apps that called from their own tenant only, never which apps
+// call a multi-tenant server from others. Bounded: at most maxTenants
+// tenants (when full, a new tenant's calls are not remembered; the audit
+// trail still has them).
+type lastSeen struct {
+	mu      sync.Mutex
+	tenants map[string]*inventory.LastSeen
+}
+
+const maxTenants = 100
+
+func (l *lastSeen) touch(tenant, clientID string, t time.Time) {
+	l.mu.Lock()
+	s, ok := l.tenants[tenant]
+	if !ok && len(l.tenants) < maxTenants {
+		if l.tenants == nil {
+			l.tenants = map[string]*inventory.LastSeen{}
+		}
+		s = inventory.NewLastSeen(0)
+		l.tenants[tenant] = s
+	}
+	l.mu.Unlock()
+	s.Touch(clientID, t) // a nil LastSeen remembers nothing
+}
+
+// of is the tenant's LastSeen, nil (nothing seen) when there is none.
+func (l *lastSeen) of(tenant string) *inventory.LastSeen {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tenants[tenant]
 }

@@ -314,6 +314,10 @@ func TestInventoryRefusalAndListAgents(t *testing.T) {
 		}
 	})
 	t.Run("list_agents", func(t *testing.T) {
+		// A call from another tenant (a multi-tenant server) is not shown.
+		other := (*stranger).WithBearerToken("t")
+		other.TenantID, other.ClientID = "t2", "other-tenants-app"
+		f.post(t, other, "tools/call", map[string]any{"name": toolWhoami})
 		sc, isErr, text := f.tool(t, carol, toolListAgents, nil)
 		if isErr {
 			t.Fatal(text)
@@ -326,6 +330,9 @@ func TestInventoryRefusalAndListAgents(t *testing.T) {
 			if got := rows[client]["state"]; got != want {
 				t.Errorf("%s: state %v, want %s (rows %v)", client, got, want, rows)
 			}
+		}
+		if _, leaked := rows["other-tenants-app"]; leaked {
+			t.Error("list_agents shows a client app that called from another tenant")
 		}
 		if rows["strangers-app"]["lastSeen"] == nil || rows["old-app"]["lastSeen"] != nil {
 			t.Errorf("last seen: stranger %v, old %v", rows["strangers-app"]["lastSeen"], rows["old-app"]["lastSeen"])

@@ -13,7 +13,6 @@ import (
 
 	"github.com/snippets-mcp/server/internal/audit"
 	"github.com/snippets-mcp/server/internal/identity"
-	"github.com/snippets-mcp/server/internal/inventory"
 	"github.com/snippets-mcp/server/internal/policy"
 	"github.com/snippets-mcp/server/internal/snippets"
 )
@@ -68,8 +67,8 @@ type Server struct {
 	profiles  ProfileSource // never nil: notConfigured when there is no delegation
 	auditor   Auditor       // never nil: discard when none is given
 	log       *slog.Logger
-	engine    *policy.Engine      // every authorization decision
-	seen      *inventory.LastSeen // last call per client app, for list_agents
+	engine    *policy.Engine // every authorization decision
+	seen      *lastSeen      // last call per tenant and client app, for list_agents
 	tools     map[string]tool
 	mcp       *server.MCPServer
 }
@@ -83,7 +82,7 @@ func New(o Options) (*Server, error) { return newServer(o, nil) }
 func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	s := &Server{
 		snippets: o.Snippets, approvals: o.Approvals, profiles: o.Profiles, auditor: o.Auditor, log: o.Log,
-		tools: map[string]tool{}, seen: inventory.NewLastSeen(0),
+		tools: map[string]tool{}, seen: &lastSeen{},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
