@@ -11,7 +11,7 @@ import (
 )
 
 // decisionPoint is one place where the server decides who may do what
-// (docs/POLICY-WIRING.md lists where each is in tools/).
+// (docs/SECURITY.md, "Policy as code", lists where each is in tools/).
 type decisionPoint struct {
 	name string
 	req  func(e *Engine, p Principal) Decision
