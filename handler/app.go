@@ -91,11 +91,21 @@ func openAuditor(cfg *config.Config, blob *azblob.Client, stdout, stderr io.Writ
 	return auditor, nil
 }
 
-// toolSet builds the tools and their authorization (the policy engine).
+// toolSet builds the tools and their authorization: the policy engine
+// over the operator's rules and the agent inventory from their settings,
+// else from the files embedded from policies/ (what azd up deploys). An
+// error in one of them names its setting (or embedded file).
 func toolSet(cfg *config.Config, log *slog.Logger, blob *azblob.Client, profiles tools.ProfileSource, auditor *audit.Auditor) (*tools.Server, error) {
-	po, err := policyOptions(cfg, log)
+	op, agents := cfg.OperatorPolicy, cfg.AgentInventory
+	if !op.Set() {
+		op = config.Text{Bytes: policies.Operator, Name: "policies/operator.cedar"}
+	}
+	if !agents.Set() {
+		agents = config.Text{Bytes: policies.Agents, Name: "policies/agents.json"}
+	}
+	inv, err := inventory.Parse(agents.Bytes, inventory.Options{Mode: inventory.Mode(cfg.AgentInventoryMode)})
 	if err != nil {
-		return nil, err
+		return nil, textError(agents, err, false)
 	}
 	ts, err := tools.New(tools.Options{
 		Snippets:    snippets.NewStore(blob, cfg.SnippetMaxSize),
@@ -104,66 +114,42 @@ func toolSet(cfg *config.Config, log *slog.Logger, blob *azblob.Client, profiles
 		Profiles:    profiles,
 		Auditor:     auditor,
 		ToolTimeout: cfg.ToolTimeout,
-		Policy:      po,
-		Version:     version(),
+		Policy: policy.Options{
+			Operator:              op.Bytes,
+			OperatorName:          op.Name,
+			ToolPolicy:            cfg.ToolPolicy.Bytes,
+			AllowOperatorPermits:  cfg.AllowOperatorPermits,
+			AllowAppOnlyApprovers: cfg.Approval.AllowAppOnlyApprovers,
+			Inventory:             inv,
+			Log:                   log,
+		},
+		Version: version(),
 	})
-	var se *policy.SourceError
-	switch {
-	case err == nil:
-		return ts, nil
-	case errors.As(err, &se) && se.Source == policy.SourceToolPolicy:
-		return nil, &config.Error{Var: "MCP_TOOL_POLICY", Msg: cfg.ToolPolicyFile + ": " + err.Error()}
-	case errors.As(err, &se) && se.Source == policy.SourceOperator && cfg.OperatorPolicySetting != "":
-		return nil, &config.Error{Var: settingName(cfg.OperatorPolicySetting), Msg: err.Error()}
-	case errors.As(err, &se) && se.Source == policy.SourceInventory && cfg.AgentInventorySetting != "":
-		return nil, &config.Error{Var: settingName(cfg.AgentInventorySetting), Msg: err.Error()}
-	}
-	// The embedded files (policies/): the error names the file.
-	return nil, err
-}
-
-// policyOptions assembles the policy engine's inputs: the operator's rules
-// and the agent inventory from their settings, else from the files
-// embedded from policies/ (what azd up deploys), the legacy tool policy
-// and the opt-ins.
-func policyOptions(cfg *config.Config, log *slog.Logger) (policy.Options, error) {
-	op, opName := cfg.OperatorPolicy, "policies/operator.cedar"
-	if cfg.OperatorPolicySetting != "" {
-		opName = settingSource(cfg.OperatorPolicySetting)
-	} else {
-		op = policies.Operator
-	}
-	doc := policies.Agents
-	if cfg.AgentInventorySetting != "" {
-		doc = cfg.AgentInventory
-	}
-	inv, err := inventory.Parse(doc, inventory.Options{Mode: inventory.Mode(cfg.AgentInventoryMode)})
-	if err != nil {
-		if cfg.AgentInventorySetting == "" {
-			return policy.Options{}, fmt.Errorf("policies/agents.json: %w", err)
+	if se := (*policy.SourceError)(nil); errors.As(err, &se) {
+		switch se.Source {
+		case policy.SourceToolPolicy:
+			return nil, textError(cfg.ToolPolicy, err, false)
+		case policy.SourceOperator:
+			return nil, textError(op, err, true) // Cedar's errors name the policy and the position
+		case policy.SourceInventory:
+			return nil, textError(agents, err, false)
 		}
-		return policy.Options{}, &config.Error{Var: settingName(cfg.AgentInventorySetting), Msg: err.Error()}
 	}
-	return policy.Options{
-		Operator:              op,
-		OperatorName:          opName,
-		ToolPolicy:            cfg.ToolPolicy,
-		AllowOperatorPermits:  cfg.AllowOperatorPermits,
-		AllowAppOnlyApprovers: cfg.Approval.AllowAppOnlyApprovers,
-		Inventory:             inv,
-		Log:                   log,
-	}, nil
+	return ts, err
 }
 
-// settingName and settingSource split a config "NAME" or "NAME_FILE=path"
-// into the variable and what to call the text in messages.
-func settingName(setting string) string { name, _, _ := strings.Cut(setting, "="); return name }
-
-func settingSource(setting string) string {
-	if _, path, ok := strings.Cut(setting, "="); ok {
-		return path
+// textError names the document an error is about: the setting that
+// supplied it, and its file unless the error names it already (or the
+// setting's value was the text).
+func textError(t config.Text, err error, namesIt bool) error {
+	msg := err.Error()
+	if !namesIt && t.Name != t.Var {
+		msg = t.Name + ": " + msg
 	}
-	return setting
+	if !t.Set() {
+		return errors.New(msg) // an embedded file: a build mistake
+	}
+	return &config.Error{Var: t.Var, Msg: msg}
 }
 
 // mcpHandler is the /mcp endpoint: the MCP server behind request checks

@@ -45,26 +45,19 @@ type Config struct {
 	MaxBodyBytes   int64
 	SnippetMaxSize int64
 	ToolTimeout    time.Duration
-	// ToolPolicy is the document MCP_TOOL_POLICY names, read at load;
-	// nil means the tools' default rules. ToolPolicyFile is that file's
-	// name, for messages.
-	ToolPolicy     []byte
-	ToolPolicyFile string
+	// ToolPolicy is the legacy JSON document MCP_TOOL_POLICY names, read
+	// at load; unset means none.
+	ToolPolicy Text
 	// OperatorPolicy is the operator's Cedar rules from MCP_OPERATOR_POLICY
 	// (the text itself, e.g. an app setting) or MCP_OPERATOR_POLICY_FILE (a
-	// file, read at load); nil means the embedded policies/operator.cedar.
-	// OperatorPolicySetting names where it came from, for messages ("" when
-	// embedded).
-	OperatorPolicy        []byte
-	OperatorPolicySetting string
+	// file, read at load); unset means the embedded policies/operator.cedar.
+	OperatorPolicy Text
 	// AllowOperatorPermits (MCP_ALLOW_OPERATOR_PERMITS) admits permit rules
 	// in the operator policy; off, a permit stops the start.
 	AllowOperatorPermits bool
 	// AgentInventory is the agent inventory JSON from MCP_AGENT_INVENTORY or
-	// MCP_AGENT_INVENTORY_FILE; nil means the embedded policies/agents.json.
-	// AgentInventorySetting is as OperatorPolicySetting.
-	AgentInventory        []byte
-	AgentInventorySetting string
+	// MCP_AGENT_INVENTORY_FILE; unset means the embedded policies/agents.json.
+	AgentInventory Text
 	// AgentInventoryMode (MCP_AGENT_INVENTORY_MODE) is "enforce" or
 	// "audit" and overrides the document's mode; "" keeps it.
 	AgentInventoryMode string
@@ -77,6 +70,18 @@ type Config struct {
 	Audit          audit.Config
 	Delegate       delegate.Config
 }
+
+// Text is a document a setting supplied: its bytes, the variable, and what
+// to call it in messages (the file's path, or the variable itself when the
+// text is its value). The zero Text is "not set".
+type Text struct {
+	Bytes []byte
+	Var   string
+	Name  string
+}
+
+// Set reports whether a setting supplied the document.
+func (t Text) Set() bool { return t.Var != "" }
 
 // Error is a configuration mistake: it names the variable.
 type Error struct {
@@ -228,18 +233,20 @@ func (c *Config) loadLimits(getenv func(string) string) error {
 // inventory. The policy engine parses and validates them.
 func (c *Config) loadPolicy(getenv func(string) string) error {
 	var err error
-	if c.ToolPolicyFile = getenv("MCP_TOOL_POLICY"); c.ToolPolicyFile != "" {
-		if c.ToolPolicy, err = os.ReadFile(c.ToolPolicyFile); err != nil {
+	if file := getenv("MCP_TOOL_POLICY"); file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
 			return &Error{"MCP_TOOL_POLICY", err.Error()}
 		}
+		c.ToolPolicy = Text{Bytes: b, Var: "MCP_TOOL_POLICY", Name: file}
 	}
-	if c.OperatorPolicy, c.OperatorPolicySetting, err = textOrFile(getenv, "MCP_OPERATOR_POLICY"); err != nil {
+	if c.OperatorPolicy, err = textOrFile(getenv, "MCP_OPERATOR_POLICY"); err != nil {
 		return err
 	}
 	if c.AllowOperatorPermits, err = boolean(getenv, "MCP_ALLOW_OPERATOR_PERMITS"); err != nil {
 		return err
 	}
-	if c.AgentInventory, c.AgentInventorySetting, err = textOrFile(getenv, "MCP_AGENT_INVENTORY"); err != nil {
+	if c.AgentInventory, err = textOrFile(getenv, "MCP_AGENT_INVENTORY"); err != nil {
 		return err
 	}
 	switch c.AgentInventoryMode = strings.ToLower(strings.TrimSpace(getenv("MCP_AGENT_INVENTORY_MODE"))); c.AgentInventoryMode {
@@ -250,24 +257,23 @@ func (c *Config) loadPolicy(getenv func(string) string) error {
 	}
 }
 
-// textOrFile reads a setting given either as its value (name) or as a file
-// (name_FILE). It returns the bytes and the setting they came from (for a
-// file, "name_FILE=path"); nil and "" when neither is set.
-func textOrFile(getenv func(string) string, name string) ([]byte, string, error) {
+// textOrFile reads a document given either as a setting's value (name)
+// or as a file (name_FILE); the zero Text when neither is set.
+func textOrFile(getenv func(string) string, name string) (Text, error) {
 	text, file := getenv(name), getenv(name+"_FILE")
 	switch {
 	case text != "" && file != "":
-		return nil, "", &Error{name, "set " + name + " (the text) or " + name + "_FILE (a file), not both"}
+		return Text{}, &Error{name, "set " + name + " (the text) or " + name + "_FILE (a file), not both"}
 	case text != "":
-		return []byte(text), name, nil
+		return Text{Bytes: []byte(text), Var: name, Name: name}, nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, "", &Error{name + "_FILE", err.Error()}
+			return Text{}, &Error{name + "_FILE", err.Error()}
 		}
-		return b, name + "_FILE=" + file, nil
+		return Text{Bytes: b, Var: name + "_FILE", Name: file}, nil
 	}
-	return nil, "", nil
+	return Text{}, nil
 }
 
 // named ties a package's sentinel error to the variable it is about, and

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,33 +23,32 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ListenAddr != "127.0.0.1:7071" || c.MaxBodyBytes != 1<<20 || c.SnippetMaxSize != 256<<10 ||
 		c.Approval.TTL != 15*time.Minute || c.StorageSetting != "SNIPPETS_STORAGE" ||
-		c.Storage.ConnectionString != "UseDevelopmentStorage=true" || c.ToolPolicy != nil || c.Delegate.Enabled() || !c.Delegate.AllowSecret {
+		c.Storage.ConnectionString != "UseDevelopmentStorage=true" || c.ToolPolicy.Set() || c.OperatorPolicy.Set() || c.AgentInventory.Set() || c.Delegate.Enabled() || !c.Delegate.AllowSecret {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
 
 // The policy inputs come from a setting's text or its _FILE; neither
-// leaves them nil (the handler then uses the embedded files).
+// leaves them unset (the handler then uses the embedded files).
 func TestLoadPolicyInputs(t *testing.T) {
 	file := t.TempDir() + "/agents.json"
 	if err := os.WriteFile(file, []byte(`{"agents":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{"MCP_AUTH_MODE", "dev", "SNIPPETS_STORAGE", "UseDevelopmentStorage=true"}
+	rule := "forbid (principal, action, resource);"
 	cases := []struct {
-		name     string
-		env      []string
-		operator string
-		opFrom   string
-		agents   string
-		invFrom  string
-		mode     string
-		permits  bool
+		name             string
+		env              []string
+		operator, agents Text
+		mode             string
+		permits          bool
 	}{
-		{"none", nil, "", "", "", "", "", false},
-		{"text and file", []string{"MCP_OPERATOR_POLICY", "forbid (principal, action, resource);", "MCP_AGENT_INVENTORY_FILE", file,
+		{"none", nil, Text{}, Text{}, "", false},
+		{"text and file", []string{"MCP_OPERATOR_POLICY", rule, "MCP_AGENT_INVENTORY_FILE", file,
 			"MCP_AGENT_INVENTORY_MODE", "Audit", "MCP_ALLOW_OPERATOR_PERMITS", "true"},
-			"forbid (principal, action, resource);", "MCP_OPERATOR_POLICY", `{"agents":[]}`, "MCP_AGENT_INVENTORY_FILE=" + file, "audit", true},
+			Text{[]byte(rule), "MCP_OPERATOR_POLICY", "MCP_OPERATOR_POLICY"},
+			Text{[]byte(`{"agents":[]}`), "MCP_AGENT_INVENTORY_FILE", file}, "audit", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,13 +56,16 @@ func TestLoadPolicyInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := []string{string(cfg.OperatorPolicy), cfg.OperatorPolicySetting, string(cfg.AgentInventory), cfg.AgentInventorySetting, cfg.AgentInventoryMode}
-			want := []string{c.operator, c.opFrom, c.agents, c.invFrom, c.mode}
-			if !slices.Equal(got, want) || cfg.AllowOperatorPermits != c.permits {
-				t.Errorf("got %q permits=%v, want %q permits=%v", got, cfg.AllowOperatorPermits, want, c.permits)
+			for _, x := range []struct {
+				what      string
+				got, want Text
+			}{{"operator policy", cfg.OperatorPolicy, c.operator}, {"agent inventory", cfg.AgentInventory, c.agents}} {
+				if string(x.got.Bytes) != string(x.want.Bytes) || x.got.Var != x.want.Var || x.got.Name != x.want.Name {
+					t.Errorf("%s: got %q from %s (%s), want %q from %s (%s)", x.what, x.got.Bytes, x.got.Var, x.got.Name, x.want.Bytes, x.want.Var, x.want.Name)
+				}
 			}
-			if c.operator == "" && cfg.OperatorPolicy != nil {
-				t.Error("no setting, yet the operator policy is not nil")
+			if cfg.AgentInventoryMode != c.mode || cfg.AllowOperatorPermits != c.permits {
+				t.Errorf("mode %q permits %v, want %q %v", cfg.AgentInventoryMode, cfg.AllowOperatorPermits, c.mode, c.permits)
 			}
 		})
 	}
