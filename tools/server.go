@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,7 +120,7 @@ func newServer(o Options, more func(*Server) []tool) (*Server, error) {
 	// The effective policy, once at start: its digest (also in every audit
 	// event), rule count and inventory mode, each tool's class, and the
 	// rules an operator added.
-	s.log.Info("policy", "policy", e, "tools", classes, "added", added(e.Rules()))
+	s.log.Info("policy", "policy", e, "tools", classes, "added", e.Added())
 	s.mcp = s.build(o.Version, timeout)
 	return s, nil
 }
@@ -212,17 +211,6 @@ func (s *Server) filter(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	for _, t := range tools {
 		if s.engine.MayCall(p, t.Name) {
 			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// added are the rules (Engine.Rules) that are not the default policy's.
-func added(rules []string) []string {
-	var out []string
-	for _, r := range rules {
-		if !strings.Contains(r, " "+policy.SourceDefault+"/") {
-			out = append(out, r)
 		}
 	}
 	return out

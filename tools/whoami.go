@@ -42,7 +42,7 @@ func (s *Server) whoami(ctx context.Context, id *identity.Identity, _ noArgs) (W
 	w := Whoami{TenantID: id.TenantID, ObjectID: id.ObjectID, Name: id.Name, UPN: id.UPN, ClientID: id.ClientID,
 		AppOnly: id.AppOnly, AuthMethod: string(id.Method),
 		Scopes: append([]string{}, id.Scopes...), Roles: append([]string{}, id.Roles...),
-		Tools: s.engine.VisibleTools(s.principal(ctx), s.engine.Tools())}
+		Tools: s.engine.Callable(s.principal(ctx))}
 	who := id.Person()
 	if who == "" {
 		who = id.ObjectID

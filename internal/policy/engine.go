@@ -407,14 +407,26 @@ func (e *Engine) Tools() []string { return slices.Clone(e.names) }
 
 // Rules lists the effective rules as "source/id effect", in evaluation
 // order, for the start-up log.
-func (e *Engine) Rules() []string {
+func (e *Engine) Rules() []string { return e.rules(func(ruleMeta) bool { return true }) }
+
+// Added lists, as Rules does, the rules beyond the default policy: the
+// operator's and those compiled from MCP_TOOL_POLICY.
+func (e *Engine) Added() []string {
+	return e.rules(func(m ruleMeta) bool { return m.source != SourceDefault })
+}
+
+func (e *Engine) rules(keep func(ruleMeta) bool) []string {
 	out := make([]string, 0, len(e.meta))
-	for id, m := range e.policies.All() {
+	for id, p := range e.policies.All() {
+		m := e.meta[id]
+		if !keep(m) {
+			continue
+		}
 		eff := "permit"
-		if e.meta[id].forbid {
+		if m.forbid {
 			eff = "forbid"
 		}
-		out = append(out, m.Position().Filename+" "+string(id)+" "+eff)
+		out = append(out, p.Position().Filename+" "+string(id)+" "+eff)
 	}
 	sort.Strings(out)
 	return out
@@ -749,6 +761,9 @@ func (e *Engine) VisibleTools(p Principal, names []string) []string {
 	}
 	return out
 }
+
+// Callable is VisibleTools of every tool the engine knows, sorted.
+func (e *Engine) Callable(p Principal) []string { return e.VisibleTools(p, e.names) }
 
 // MayCall is Allowed for ActionCall on the tool, with Cedar's answers for
 // all tools computed once per principal and remembered.

@@ -365,6 +365,21 @@ permit (principal, action == Action::"call", resource == Tool::"save_snippet") w
 	}
 }
 
+// Added lists exactly the rules beyond the default (what the start-up log
+// shows an operator changed).
+func TestAddedListsOnlyTheOperatorsRules(t *testing.T) {
+	if got := mustEngine(t, Options{}).Added(); len(got) != 0 {
+		t.Errorf("default policy alone: added %v", got)
+	}
+	e := mustEngine(t, Options{Operator: []byte(`@id("no-deletes") forbid (principal, action, resource == Tool::"delete_snippet");`)})
+	if got := e.Added(); len(got) != 1 || !strings.Contains(got[0], "operator/no-deletes forbid") {
+		t.Errorf("added %v, want the one operator rule", got)
+	}
+	if len(e.Rules()) != len(mustEngine(t, Options{}).Rules())+1 {
+		t.Error("Rules does not hold the default and the added rule")
+	}
+}
+
 func TestEmptyOperatorPolicyKeepsTheDigest(t *testing.T) {
 	a := mustEngine(t, Options{})
 	b := mustEngine(t, Options{Operator: []byte("// nothing yet\n")})
