@@ -103,20 +103,19 @@ func (s *Server) onError(ctx context.Context, _ any, method mcp.MCPMethod, messa
 // inventoryRefusal is the agent inventory's sentence for a tools/call the
 // filter refused, or "" when the inventory was not why. A registered agent
 // calling a tool its entry does not list learns so only for tools that
-// exist; an unregistered or expired one is refused alike for every name.
+// exist; an unregistered or expired one is refused alike for every name
+// (any tool stands for one that does not exist: the rule covers all).
 func (s *Server) inventoryRefusal(ctx context.Context, name string) string {
 	p := s.principal(ctx)
-	if _, exists := s.tools[name]; !exists {
-		name = s.engine.Tools()[0] // any tool: the inventory-enforced rule covers all
-		if d := s.engine.Decide(policy.Request{Principal: p, Action: policy.ActionCall, Resource: s.engine.ToolResource(name)}); d.Inventory && p.Inventory().State != inventory.Registered {
-			return d.Message
-		}
+	_, exists := s.tools[name]
+	if !exists {
+		name = toolWhoami
+	}
+	d := s.engine.Decide(policy.Request{Principal: p, Action: policy.ActionCall, Resource: s.engine.ToolResource(name)})
+	if !d.Inventory || !exists && p.Inventory().State == inventory.Registered {
 		return ""
 	}
-	if d := s.engine.Decide(policy.Request{Principal: p, Action: policy.ActionCall, Resource: s.engine.ToolResource(name)}); d.Inventory {
-		return d.Message
-	}
-	return ""
+	return d.Message
 }
 
 // target is what a request acted on, for its audit event: the method, a

@@ -307,6 +307,12 @@ func TestInventoryRefusalAndListAgents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unregistered reads a resource", func(t *testing.T) {
+		msg, _ := f.post(t, stranger, "resources/read", map[string]any{"uri": "snippet://p1"})["error"].(map[string]any)["message"].(string)
+		if !strings.Contains(msg, "strangers-app is not in the agent inventory") || !strings.Contains(msg, "ask platform-team") {
+			t.Errorf("refusal %q", msg)
+		}
+	})
 	t.Run("registered agent outside its entry", func(t *testing.T) {
 		msg, _ := f.post(t, carol, "tools/call", map[string]any{"name": toolSaveSnippet, "arguments": map[string]any{"snippetname": "a", "snippet": "b"}})["error"].(map[string]any)["message"].(string)
 		if !strings.Contains(msg, "may not use save_snippet") || !strings.Contains(msg, "ask its owner team-c") {

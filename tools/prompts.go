@@ -23,7 +23,7 @@ func (s *Server) addPrompts(m *server.MCPServer) {
 
 // promptFilter hides prompts from callers who may not read snippets.
 func (s *Server) promptFilter(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
-	if s.mayRead(ctx, false) {
+	if s.mayRead(ctx, false).Allowed {
 		return prompts
 	}
 	return nil

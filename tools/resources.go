@@ -55,8 +55,8 @@ func (s *Server) readSnippet(shared bool) server.ResourceTemplateHandlerFunc {
 
 // mayRead decides reads of snippet content outside tools/call (resources,
 // the prompt): the engine asks get_snippet's rule and the space's.
-func (s *Server) mayRead(ctx context.Context, shared bool) bool {
-	return s.engine.ReadContent(s.principal(ctx), policy.ActionRead, shared).Allowed
+func (s *Server) mayRead(ctx context.Context, shared bool) policy.Decision {
+	return s.engine.ReadContent(s.principal(ctx), policy.ActionRead, shared)
 }
 
 // mayList decides listings of snippet names (completions): list_snippets'
@@ -75,8 +75,11 @@ func outcome(ctx context.Context, code audit.ResultCode) {
 // sentences for the caller; storage details go to the log only.
 func (s *Server) read(ctx context.Context, shared bool, name string) (snippets.Snippet, error) {
 	id := identity.FromContext(ctx)
-	if !s.mayRead(ctx, shared) {
+	if d := s.mayRead(ctx, shared); !d.Allowed {
 		outcome(ctx, audit.ResultDenied)
+		if d.Inventory { // what the agent inventory lacks, and whom to ask
+			return snippets.Snippet{}, errors.New(d.Message)
+		}
 		return snippets.Snippet{}, errors.New("not permitted to read snippets")
 	}
 	sn, err := s.snippets.Get(ctx, spaceOf(id, shared), name)
